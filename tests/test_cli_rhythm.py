@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from bot import jobs
-from bot.cli_rhythm import add_rhythm_commands
+from bot.scheduling import jobs
+from bot.cli.rhythm import add_rhythm_commands
 from bot.config import SettingsError
 from tests.support.rhythm import LEAD, Network, ledger, posted_to
 from tests.support.slack_stub import SlackStub

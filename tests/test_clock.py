@@ -9,7 +9,7 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot import clock, jobs
+from bot.scheduling import clock, jobs
 from bot.config import SettingsError
 from bot.services.calendar import parse_term_dates
 from models import JobRun, Workspace
@@ -356,7 +356,7 @@ def test_jobs_survive_a_restart_and_settings_changes_replace_them(engine, settin
     assert set(before) == {"round", "digest", "followups", "feedback", "reciprocity", "expiry",
                            "review_reminders", "catch_up"}
     assert after == before
-    assert after["digest"][0] == "bot.jobs:weekly_digest"
+    assert after["digest"][0] == "bot.scheduling.jobs:weekly_digest"
 
     changed = settings_for(settings.database_url, settings.slack_api_url, digest_cron="tue 16:00",
                            round_cron="off")

@@ -2,7 +2,7 @@
 import io
 import re
 
-from bot.demo import run_demo
+from bot.cli.demo import run_demo
 
 
 def test_demo_matches_the_shipped_network_and_shows_digests(tmp_path):

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.blocks.digests import digest_message
+from bot.messages.digests import digest_message
 from bot.config import Settings
 from bot.services.calendar import half_term_start, iso_week, school_year_start
 from bot.services.matches import pairings_of_school

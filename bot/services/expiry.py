@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.blocks.digests import expiry_prompt
+from bot.messages.digests import expiry_prompt
 from bot.config import Settings
 from bot.services import posts
 from bot.services.errors import InvalidInput

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import select
 
-from bot.blocks import pairings as blocks
+from bot.messages import pairings as blocks
 from bot.services import members
 from bot.services.outbox import send_once, sent_message
 from bot.services.pairings import (

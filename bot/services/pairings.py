@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from bot.blocks.pairings import IMPACT_WORDS
+from bot.messages.pairings import IMPACT_WORDS
 from bot.services import members
 from bot.services.errors import CollabError, InvalidInput, NotALead, NotFound
 from bot.services.workspaces import is_lead
@@ -301,7 +301,7 @@ def introduce(engine, messenger, workspace: Workspace, pairing_id: int, settings
     introduction. A poster who has left is replaced by their school's other members; if a
     school has nobody left, the lead is told instead and the pairing stays approved.
     """
-    from bot.blocks import pairings as blocks
+    from bot.messages import pairings as blocks
     from bot.services.outbox import send_once
     from models.db import session_scope
 
@@ -342,7 +342,7 @@ def introduce(engine, messenger, workspace: Workspace, pairing_id: int, settings
 
 def update_review_card(engine, messenger, workspace: Workspace, pairing_id: int, settings) -> bool:
     """Show the decision on the review card in place (chat.update); False if there is no card or Slack said no."""
-    from bot.blocks import pairings as blocks
+    from bot.messages import pairings as blocks
     from bot.services.outbox import PermanentError, TemporaryError
     from models.db import session_scope
 

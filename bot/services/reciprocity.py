@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.blocks.digests import reciprocity_message
+from bot.messages.digests import reciprocity_message
 from bot.config import Settings
 from bot.services.calendar import school_year_start
 from bot.services.members import is_paused, members_of_school

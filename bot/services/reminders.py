@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.blocks.reports import review_reminder
+from bot.messages.reports import review_reminder
 from bot.config import Settings
 from bot.services.calendar import local_date
 from bot.services.members import get_member, is_paused, leads

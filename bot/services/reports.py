@@ -2,7 +2,7 @@
 
 Both are read-only and scoped to one workspace. Data for improvement, not fear: the report
 counts the network and its themes, never ranks or names schools, and shows impact only as an
-average. No Slack here (the listener uploads); the chart is drawn in :mod:`bot.blocks.reports`.
+average. No Slack here (the listener uploads); the chart is drawn in :mod:`bot.messages.reports`.
 """
 from __future__ import annotations
 

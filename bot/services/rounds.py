@@ -190,7 +190,7 @@ def post_review_cards(engine, messenger, workspace: Workspace, settings) -> dict
     Returns counts: {"posted": n, "failed": n, "waiting": n} (+ "no_channel": n when
     COLLAB_REVIEW_CHANNEL is unset: nothing is posted and nothing raised, so a scheduled round still runs).
     """
-    from bot.blocks.pairings import review_card
+    from bot.messages.pairings import review_card
     from bot.services.outbox import send_once
     from models.db import session_scope
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Settings
-from bot.web import create_wsgi_app
+from bot.web.wsgi import create_wsgi_app
 from models import School
 from models.db import make_engine, session_scope
 from tests.support.network import SCHOOLS as NETWORK_SCHOOLS

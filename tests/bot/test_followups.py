@@ -8,8 +8,8 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot.app import make_client
-from bot.messenger import SlackMessenger
+from bot.slack.app import make_client
+from bot.slack.messenger import SlackMessenger
 from bot.services import members, pairings, rounds
 from bot.services.followups import send_due_feedback_requests, send_due_followups
 from models import Feedback, OutgoingMessage, Pairing

@@ -8,10 +8,10 @@ import json
 import pytest
 from sqlmodel import select
 
-from bot.app import make_client
-from bot.cli_rounds import add_round_command, run_round
+from bot.slack.app import make_client
+from bot.cli.rounds import add_round_command, run_round
 from bot.config import Settings, SettingsError
-from bot.messenger import SlackMessenger
+from bot.slack.messenger import SlackMessenger
 from bot.services import members, pairings, rounds
 from models import Pairing
 from models.db import session_scope

@@ -11,9 +11,9 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot import jobs
-from bot.app import make_client
-from bot.messenger import SlackMessenger
+from bot.scheduling import jobs
+from bot.slack.app import make_client
+from bot.slack.messenger import SlackMessenger
 from bot.services import members
 from bot.services.reminders import waiting
 from bot.services.reports import CSV_COLUMNS, network_report

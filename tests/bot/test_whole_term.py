@@ -11,9 +11,9 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot import jobs
-from bot.app import make_client
-from bot.messenger import SlackMessenger
+from bot.scheduling import jobs
+from bot.slack.app import make_client
+from bot.slack.messenger import SlackMessenger
 from models import Need, OutgoingMessage, Pairing
 from models.db import session_scope
 from tests.bot.conftest import LEAD, REVIEW_CHANNEL

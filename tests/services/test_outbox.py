@@ -6,9 +6,9 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import make_client
+from bot.slack.app import make_client
 from bot.config import Settings
-from bot.messenger import SlackMessenger
+from bot.slack.messenger import SlackMessenger
 from bot.services.outbox import send_once
 from models import OutgoingMessage
 

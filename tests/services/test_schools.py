@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.cli_schools import ProgressBar, add_schools_command
+from bot.cli.schools import ProgressBar, add_schools_command
 from bot.services.errors import InvalidInput
 from bot.services.schools import ImportCounts, decode, import_schools, read_gias
 from models import School

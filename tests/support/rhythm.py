@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 
 from sqlmodel import select
 
-from bot.app import make_client
+from bot.slack.app import make_client
 from bot.config import Settings
-from bot.messenger import SlackMessenger
+from bot.slack.messenger import SlackMessenger
 from bot.services.workspaces import ensure_workspace
 from models import Member, Need, Offer, OutgoingMessage, Pairing, School, Workspace
 from models.db import session_scope

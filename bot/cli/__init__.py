@@ -1,0 +1,98 @@
+"""The `collab` command line: the operator's edge of the product.
+
+Each sub-command is a thin wrapper over a service or the matching engine, so that the
+command line, the scheduler and the Slack listeners all do the same thing the same way.
+Imports are lazy so that `collab match` on a laptop does not load Slack or database code.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="collab", description="Collab: schools helping schools.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+
+    serve = subparsers.add_parser("serve", help="run the Slack app (HTTP on --port, or --socket-mode)")
+    serve.add_argument("--port", type=int, default=None, help="port to listen on (default: $PORT or 3000)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--workers", type=int, default=None, help="worker processes (default: $WEB_CONCURRENCY or 2)")
+    serve.add_argument("--threads", type=int, default=None, help="threads per worker (default: $COLLAB_THREADS or 2)")
+    serve.add_argument("--socket-mode", action="store_true", help="connect out to Slack instead (needs SLACK_APP_TOKEN)")
+    serve.set_defaults(func=_serve)
+
+    db = subparsers.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION")
+    db_commands.required = True
+    db_commands.add_parser("upgrade", help="create or upgrade the schema to the latest migration").set_defaults(func=_db_upgrade)
+
+    demo = subparsers.add_parser("demo", help="load a demo network of real schools, match it and show the digests")
+    demo.add_argument("--database-url", default="sqlite:///demo.db", help="where to build it (made afresh)")
+    demo.set_defaults(func=_demo)
+
+    from bot.cli.rhythm import add_rhythm_commands
+    from bot.cli.rounds import add_round_command
+    from bot.cli.schools import add_schools_command
+    from matching.cli import add_match_command
+
+    add_schools_command(subparsers)
+    add_round_command(subparsers)
+    add_rhythm_commands(subparsers)
+    add_match_command(subparsers)
+    return parser
+
+
+def _settings():
+    from bot.config import load_settings
+
+    return load_settings()
+
+
+def _serve(args) -> int:
+    import os
+
+    settings = _settings()
+    if args.socket_mode:
+        from bot.web.server import serve_socket_mode
+
+        serve_socket_mode(settings)
+        return 0
+    from bot.web.server import serve_http
+
+    port = args.port or int(os.environ.get("PORT", "3000"))
+    serve_http(settings, port, host=args.host, workers=args.workers, threads=args.threads)
+    return 0
+
+
+def _demo(args) -> int:
+    from bot.cli.demo import run_demo
+
+    return run_demo(args.database_url)
+
+
+def _db_upgrade(args) -> int:
+    from models.db import current_revision, make_engine, upgrade
+
+    engine = make_engine(_settings().database_url)
+    upgrade(engine)
+    print(f"Database is at migration {current_revision(engine)} ({engine.url.render_as_string(hide_password=True)}).")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bot.config import SettingsError
+    from bot.services.errors import CollabError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (SettingsError, CollabError) as problem:
+        print(f"collab: {problem}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

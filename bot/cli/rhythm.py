@@ -1,0 +1,100 @@
+"""`collab digest` and `collab clock`: the weekly rhythm from the command line (see docs/scheduling.md)."""
+from __future__ import annotations
+
+import sys
+
+
+def add_rhythm_commands(subparsers) -> None:
+    digest = subparsers.add_parser("digest", help="send this week's digests now (each person gets one a week at most)")
+    digest.add_argument("--team", metavar="TEAM_ID", help="only this Slack workspace (default: every installed one)")
+    digest.add_argument("--dry-run", action="store_true", help="print the digests instead of sending them")
+    digest.set_defaults(func=_digest)
+
+    clock = subparsers.add_parser("clock", help="run the scheduler: rounds, digests, nudges (the Procfile's clock)")
+    what = clock.add_mutually_exclusive_group()
+    what.add_argument("--show", action="store_true", help="print the schedule and the next run of each job, then exit")
+    what.add_argument("--run", metavar="JOB", help="run one job now for the current period (round, digest, followups, "
+                      "feedback, reciprocity, expiry, review_reminders, catch_up), then exit")
+    clock.set_defaults(func=_clock)
+
+
+def _settings():
+    from bot.config import load_settings
+
+    return load_settings()
+
+
+def _digest(args, out=None) -> int:
+    from bot.services.digests import compose_digest, recipients, send_digests
+    from bot.services.errors import NotFound
+    from bot.services.workspaces import installed_workspaces
+    from models import utcnow
+    from models.db import make_engine, session_scope
+
+    out = out or sys.stdout
+    settings = _settings()
+    if not args.dry_run:
+        settings.require("SLACK_BOT_TOKEN")
+    engine = make_engine(settings.database_url)
+    now = utcnow()
+    try:
+        with session_scope(engine) as session:
+            workspaces = installed_workspaces(session, args.team)
+        if not workspaces:
+            raise NotFound(f"No installed workspace {args.team}." if args.team else "No installed workspaces yet.")
+        if args.dry_run:
+            from bot.cli.demo import plain_text
+
+            with session_scope(engine) as session:
+                for workspace in workspaces:
+                    for member in recipients(session, workspace, now, settings):
+                        _, blocks = compose_digest(session, workspace, member, now, settings)
+                        print(f"--- {member.slack_user_id} ({workspace.team_id}) ---\n{plain_text(blocks)}\n", file=out)
+            return 0
+        messenger = _messenger(settings)
+        for workspace in workspaces:
+            summary = send_digests(engine, messenger, workspace, now, settings)
+            print(f"{workspace.team_id}: {summary}", file=out)
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _messenger(settings):
+    from bot.slack.app import make_client
+    from bot.slack.messenger import SlackMessenger
+
+    return SlackMessenger(make_client(settings))
+
+
+def _clock(args, out=None) -> int:
+    from bot.scheduling import clock, jobs
+
+    out = out or sys.stdout
+    settings = _settings()
+    if args.show:
+        from bot.services.calendar import holidays
+
+        for line in clock.describe(settings):
+            print(line, file=out)
+        found = holidays(settings)
+        print(f"{len(found)} school holidays from {settings.term_dates_file}" if settings.term_dates_file
+              else "No term dates file (COLLAB_TERM_DATES): digests and nudges run every week.", file=out)
+        return 0
+    if args.run:
+        from models.db import make_engine
+
+        settings.require("SLACK_BOT_TOKEN")
+        engine = make_engine(settings.database_url)
+        try:
+            jobs.configure(settings, engine, _messenger(settings))
+            results = jobs.catch_up() if args.run == "catch_up" else [jobs.run_job(args.run)]
+        finally:
+            engine.dispose()
+        for result in results:
+            print(f"{result.run_key}: {result.status}{' (' + result.detail + ')' if result.detail else ''}", file=out)
+        return 0
+    from bot.logs import configure
+
+    configure()  # tokens and personal data are redacted from the clock's logs too
+    return clock.run_clock(settings)

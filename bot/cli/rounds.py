@@ -1,0 +1,64 @@
+"""`collab round [--team T…]`: run a matching round now and post the review cards.
+
+Migrates first (a fresh machine works), then for each installed workspace (or the one named)
+proposes pairings and posts a card for each to the review channel. Needs SLACK_BOT_TOKEN and
+COLLAB_REVIEW_CHANNEL; without them it exits 2 with one line saying which is missing.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def add_round_command(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "round", help="run a matching round now and post review cards",
+        description="Propose pairings for every installed workspace (or --team) and post a review card "
+                    "for each to COLLAB_REVIEW_CHANNEL.",
+    )
+    parser.add_argument("--team", metavar="TEAM_ID", default=None, help="only this Slack workspace (T…)")
+    parser.add_argument("--database-url", metavar="URL", default=None,
+                        help="database to use (default: DATABASE_URL, else sqlite:///collab.db)")
+    parser.set_defaults(func=run_round)
+    return parser
+
+
+def run_round(args, settings=None, messenger=None, out=None) -> int:
+    import sys
+
+    from bot.config import SettingsError, load_settings
+    from bot.services.errors import NotFound
+    from bot.services.rounds import post_review_cards, propose_round
+    from bot.services.workspaces import installed_workspaces
+    from models.db import make_engine, session_scope, upgrade
+
+    out = out or sys.stdout
+    settings = settings or load_settings()
+    settings.require("SLACK_BOT_TOKEN")
+    if not settings.review_channel:
+        raise SettingsError("COLLAB_REVIEW_CHANNEL is not set (see .env.example)")
+    engine = make_engine(args.database_url or settings.database_url)
+    try:
+        upgrade(engine)
+        if messenger is None:
+            from bot.slack.app import make_client
+            from bot.slack.messenger import SlackMessenger
+
+            messenger = SlackMessenger(make_client(settings))
+        with session_scope(engine) as session:
+            workspaces = installed_workspaces(session, args.team)
+        if not workspaces:
+            if args.team:
+                raise NotFound(f"No installed workspace has team id {args.team}.")
+            print("No workspaces have installed Collab yet: nothing to match.", file=out)
+            return 0
+        for workspace in workspaces:
+            with session_scope(engine) as session:
+                match_round = propose_round(session, workspace, settings, started_by="cli")
+            counts = post_review_cards(engine, messenger, workspace, settings)
+            print(f"{workspace.team_id}: {match_round.needs_considered} open needs, {match_round.offers_considered} "
+                  f"offers with room; {match_round.proposals} new pairings; {counts['posted']} review cards posted"
+                  + (f", {counts['failed']} failed" if counts["failed"] else "")
+                  + (f", {counts['waiting']} to retry" if counts["waiting"] else "") + ".", file=out)
+    finally:
+        engine.dispose()
+    return 0

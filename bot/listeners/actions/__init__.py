@@ -1,8 +1,0 @@
-"""Buttons and menus, by what they are about."""
-from bot.listeners.actions import pairings, posts, rhythm
-
-
-def register(app) -> None:
-    posts.register(app)
-    pairings.register(app)
-    rhythm.register(app)

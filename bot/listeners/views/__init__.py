@@ -1,7 +1,0 @@
-"""Modal submissions, by what they are about."""
-from bot.listeners.views import pairings, posts
-
-
-def register(app) -> None:
-    posts.register(app)
-    pairings.register(app)

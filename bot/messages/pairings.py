@@ -1,0 +1,268 @@
+"""Messages and modals of the pairing lifecycle: review cards, introductions, follow-ups, feedback.
+
+Every piece of text a person typed (needs, offers, reasons, school names) goes through
+``escape``. Scores are shown to leads only, as "match strength", never to staff.
+"""
+from __future__ import annotations
+
+import json
+
+from bot.messages.common import actions, button, context, divider, escape, option, plain, quote, reply, section
+
+IMPACT_WORDS = {
+    1: "Not much yet",
+    2: "A little",
+    3: "Some difference",
+    4: "A real difference",
+    5: "A big difference",
+}
+FIRST_STEP = "a 20-minute call this week: reply here with two times that suit you"
+
+
+def one_line(text: str | None, limit: int = 600) -> str:
+    """User text flattened onto one line (so *bold* survives), escaped, and shortened only if huge."""
+    flat = " ".join((text or "").split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return escape(flat)
+
+
+def _because(reason: str | None) -> str:
+    """The engine's explanation without its leading "Why:", escaped (it quotes words people typed)."""
+    reason = (reason or "").strip()
+    if reason.lower().startswith("why:"):
+        reason = reason[4:].strip()
+    return escape(reason)
+
+
+def _why(reason: str | None) -> str:
+    because = _because(reason)
+    return f"Why: {because}" if because else ""
+
+
+def summary_line(view) -> str:
+    """`Colgate Primary School needs: *…* → Hinchley Wood School offers: *…*. Why: …`"""
+    return (
+        f"*{escape(view.need_school.name)}* needs: *{one_line(view.need.text)}*\n"
+        f"→ *{escape(view.offer_school.name)}* offers: *{one_line(view.offer.text)}*"
+    )
+
+
+def decision_buttons(pairing_id: int) -> dict:
+    value = str(pairing_id)
+    return actions(
+        button("Approve", "pairing_approve", value, style="primary"),
+        button("Reject", "pairing_reject", value, style="danger"),
+        block_id=f"review_{pairing_id}",
+    )
+
+
+def review_card(view) -> tuple[str, list[dict]]:
+    """The card leads see in the review channel."""
+    p = view.pairing
+    text = f"New pairing to review: {view.need_school.name} needs help; {view.offer_school.name} can offer it."
+    blocks = [
+        section(summary_line(view) + (f"\n{_why(p.reason)}" if p.reason else "")),
+        context(f"match strength {p.score:.2f} · for leads only · pairing {p.id}"),
+        decision_buttons(p.id),
+    ]
+    return text, blocks
+
+
+def decided_card(view, zone) -> tuple[str, list[dict]]:
+    """The same card after a decision: no buttons, who decided and when."""
+    from bot.services.pairings import when
+
+    p = view.pairing
+    by = f"<@{p.decided_by}>" if p.decided_by and p.decided_by != "forgotten" else "a lead"
+    if p.state == "rejected":
+        outcome = f":x: Rejected by {by}, {when(p.decided_at, zone)}"
+        if p.reject_reason:
+            outcome += f": {one_line(p.reject_reason, 500)}"
+    else:
+        outcome = f":white_check_mark: Approved by {by}, {when(p.decided_at, zone)}"
+    blocks = [
+        section(summary_line(view) + (f"\n{_why(p.reason)}" if p.reason else "")),
+        context(f"match strength {p.score:.2f} · for leads only · pairing {p.id}"),
+        section(outcome),
+    ]
+    return outcome.split(" ", 1)[1], blocks
+
+
+def pending_blocks(views, total: int | None = None) -> list[dict]:
+    """Pending proposals with their buttons, for `/collab review` and App Home."""
+    if not views:
+        return [section("*Pairings to review*\nNothing waiting. `/collab round` runs a matching round now.")]
+    blocks = [section(f"*Pairings to review* ({total if total is not None else len(views)})")]
+    for view in views:
+        blocks.append(section(summary_line(view) + (f"\n{_why(view.pairing.reason)}" if view.pairing.reason else "")))
+        blocks.append(context(f"match strength {view.pairing.score:.2f} · pairing {view.pairing.id}"))
+        blocks.append(decision_buttons(view.pairing.id))
+    if total is not None and total > len(views):
+        blocks.append(context(f"…and {total - len(views)} more in the review channel."))
+    return blocks[:50]
+
+
+def review_reply(views, total: int) -> dict:
+    return reply(f"{total} pairing(s) to review", pending_blocks(views, total))
+
+
+def round_summary(match_round, posted: int, failed: int = 0, channel: str | None = None) -> str:
+    if not match_round.proposals:
+        return (f"Matching round done: {match_round.needs_considered} open need(s) and "
+                f"{match_round.offers_considered} offer(s) with room, but no new pairings this time.")
+    where = f" in <#{channel}>" if channel else ""
+    text = (f"Matching round done: {match_round.proposals} new pairing(s) from {match_round.needs_considered} "
+            f"open need(s) and {match_round.offers_considered} offer(s). {posted} review card(s) posted{where}.")
+    if failed:
+        text += f" {failed} card(s) could not be posted: check the bot is in the review channel."
+    return text
+
+
+def reject_modal(view, channel: str = "", ts: str = "") -> dict:
+    return {
+        "type": "modal",
+        "callback_id": "reject_modal",
+        "title": plain("Reject pairing"),
+        "submit": plain("Reject"),
+        "close": plain("Cancel"),
+        "private_metadata": json.dumps({"pairing_id": view.pairing.id, "channel": channel, "ts": ts}),
+        "blocks": [
+            section(summary_line(view)),
+            {
+                "type": "input", "block_id": "reason", "optional": True,
+                "label": plain("Why not? (optional, only leads see this)"),
+                "element": {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 500,
+                            "placeholder": plain("e.g. these two schools are already working together")},
+            },
+        ],
+    }
+
+
+def _names(user_ids) -> str:
+    people = [f"<@{u}>" for u in user_ids]
+    if len(people) <= 1:
+        return "".join(people)
+    return ", ".join(people[:-1]) + " and " + people[-1]
+
+
+def introduction(view, taker_ids, giver_ids, lead_id: str | None) -> tuple[str, list[dict]]:
+    """The group DM that puts two schools in touch."""
+    p = view.pairing
+    text = f"Introducing {view.need_school.name} and {view.offer_school.name}"
+    blocks = [
+        section(f":wave: Hello! Meet each other: *{escape(view.need_school.name)}* and "
+                f"*{escape(view.offer_school.name)}*."),
+        section(f"{_names(taker_ids)} from *{escape(view.need_school.name)}* asked for help with:\n"
+                f"{quote(view.need.text)}"),
+        section(f"{_names(giver_ids)} from *{escape(view.offer_school.name)}* offered:\n{quote(view.offer.text)}"),
+    ]
+    if p.reason:
+        blocks.append(section(f"*Why we thought of you both:* {_because(p.reason)}"))
+    blocks.append(section(f"*A first step:* {FIRST_STEP}."))
+    if lead_id:
+        blocks.append(context(f"<@{lead_id}> approved this pairing and is here if you need anything. "
+                              "I'll check in next week to see how it's going."))
+    return text, blocks
+
+
+def no_contact_text(view, missing_schools) -> str:
+    names = " and ".join(escape(s.name) for s in missing_schools)
+    return (f"I couldn't introduce *{escape(view.need_school.name)}* and *{escape(view.offer_school.name)}*: "
+            f"nobody from {names} is on Collab any more. Could you put them in touch another way?")
+
+
+def intro_failed_text(view, error: str | None) -> str:
+    return (f"The introduction of *{escape(view.need_school.name)}* and *{escape(view.offer_school.name)}* "
+            f"couldn't be sent ({escape(error or 'Slack said no')}). I'll keep the pairing approved; "
+            "press Approve again to retry.")
+
+
+def followup(pairing_id: int, round_no: int, other_school) -> tuple[str, list[dict]]:
+    question = f"Have you connected with {other_school.name}?"
+    value = f"{pairing_id}:{round_no}"
+    blocks = [
+        section(f":wave: Have you connected with *{escape(other_school.name)}*?"),
+        actions(
+            button("Yes", "followup_answer", f"{value}:yes", style="primary"),
+            button("Not yet", "followup_answer", f"{value}:not_yet"),
+            button("It didn't happen", "followup_answer", f"{value}:no"),
+            block_id=f"followup_{pairing_id}",
+        ),
+    ]
+    return question, blocks
+
+
+FOLLOWUP_THANKS = {
+    "connected": ":tada: Wonderful, thank you. In a few weeks I'll ask what difference it made.",
+    "introduced": "No problem: I'll check in again next week.",
+    "declined": "Thanks for letting us know. That's fine: it frees the offer to help another school, "
+                "and your need can be paired again.",
+}
+
+
+def followup_thanks(state: str) -> str:
+    return FOLLOWUP_THANKS.get(state, "Thank you.")
+
+
+def feedback_request(pairing_id: int, other_school) -> tuple[str, list[dict]]:
+    text = f"How did working with {other_school.name} go?"
+    blocks = [
+        section(f":seedling: How did working with *{escape(other_school.name)}* go? "
+                "Two minutes of feedback helps the network see what works."),
+        actions(button("Give feedback", "feedback_open", str(pairing_id), style="primary"),
+                block_id=f"feedback_{pairing_id}"),
+    ]
+    return text, blocks
+
+
+def feedback_modal(pairing_id: int, other_school, channel: str = "", ts: str = "") -> dict:
+    return {
+        "type": "modal",
+        "callback_id": "feedback_modal",
+        "title": plain("How did it go?"),
+        "submit": plain("Send"),
+        "close": plain("Cancel"),
+        "private_metadata": json.dumps({"pairing_id": pairing_id, "channel": channel, "ts": ts}),
+        "blocks": [
+            section(f"Working with *{escape(other_school.name)}*"),
+            {
+                "type": "input", "block_id": "impact", "label": plain("What difference did it make?"),
+                "element": {"type": "radio_buttons", "action_id": "value",
+                            "options": [option(label, str(n)) for n, label in IMPACT_WORDS.items()]},
+            },
+            {
+                "type": "input", "block_id": "what_changed", "optional": True,
+                "label": plain("What changed?"),
+                "element": {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 2000,
+                            "placeholder": plain("e.g. our Year 9 attendance is up three points")},
+            },
+            {
+                "type": "input", "block_id": "comment", "optional": True,
+                "label": plain("Anything else? (optional)"),
+                "element": {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 2000},
+            },
+        ],
+    }
+
+
+def feedback_thanks_view() -> dict:
+    return {
+        "type": "modal",
+        "title": plain("Thank you"),
+        "close": plain("Close"),
+        "blocks": [section(":pray: Thank you. Your feedback helps the network see where help makes a difference.")],
+    }
+
+
+def home_section(views, total: int) -> list[dict]:
+    return [divider(), *pending_blocks(views, total)] if views else pending_blocks(views, total)
+
+
+def declined_notice(view) -> tuple[str, list[dict]]:
+    """To the lead who approved it: a pairing didn't go ahead (no blame, just what happens next)."""
+    text = f"{view.need_school.name} and {view.offer_school.name} say their pairing didn't happen."
+    return text, [section(
+        f":information_source: *{escape(view.need_school.name)}* and *{escape(view.offer_school.name)}* "
+        "say their pairing didn't happen. The need is open again and the offer's place is free for the next round."
+    )]

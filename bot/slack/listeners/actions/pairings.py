@@ -1,0 +1,179 @@
+"""Buttons of the pairing lifecycle: Approve / Reject on review cards, follow-up answers, feedback.
+
+Each acknowledges first; the service calls and Slack calls run after the acknowledgement has gone
+(bot/listeners/later.py).
+A click that arrives too late (already decided, already answered) changes nothing and gets
+a polite note saying who got there first.
+"""
+from __future__ import annotations
+
+import logging
+
+from bot.messages import pairings as views
+from bot.slack.listeners import events
+from bot.slack.listeners.later import ack_first
+from bot.slack.messenger import SlackMessenger
+from bot.services import followups, pairings
+from bot.services.errors import CollabError, NotALead
+from bot.services.workspaces import is_lead
+from models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def register(app) -> None:
+    app.action("pairing_approve")(ack_first(pairing_approve))
+    app.action("pairing_reject")(ack_first(pairing_reject))
+    app.action("followup_answer")(ack_first(followup_answer))
+    app.action("feedback_open")(ack_first(feedback_open))
+    if pending_home_section not in events.LEAD_HOME_SECTIONS:
+        events.LEAD_HOME_SECTIONS.append(pending_home_section)
+
+
+def pending_home_section(session, workspace) -> list[dict]:
+    """App Home for leads: what is waiting for a decision, with the buttons."""
+    waiting = pairings.pending(session, workspace, limit=5)
+    return views.pending_blocks(waiting, pairings.count_pending(session, workspace))
+
+
+def _value(body) -> str:
+    return body["actions"][0].get("value") or ""
+
+
+def _pairing_id(value: str) -> int:
+    head = value.split(":")[0]
+    if not head.isdigit():
+        raise CollabError("That button is out of date. `/collab review` shows what is waiting.")
+    return int(head)
+
+
+def tell(body, client, respond, text: str) -> None:
+    """A private note to whoever clicked: on the message they clicked, or by DM from App Home or a modal."""
+    user_id = body["user"]["id"]
+    try:
+        if body.get("response_url"):
+            respond(text=text, response_type="ephemeral", replace_original=False)
+        else:
+            client.chat_postMessage(channel=user_id, text=text)
+    except Exception:
+        log.warning("could not tell %s about their click", "the user")
+
+
+def _refresh_home(body, context, client) -> None:
+    if body.get("container", {}).get("type") == "view" and body.get("view", {}).get("type") == "home":
+        try:
+            events.app_home_opened({"user": body["user"]["id"], "tab": "home"}, context, client)
+        except Exception:
+            log.warning("could not refresh App Home")
+
+
+def pairing_approve(body, context, client, respond) -> None:
+    deps = context["deps"]
+    user_id, team_id = body["user"]["id"], body["team"]["id"]
+    messenger = SlackMessenger(client)
+    try:
+        pairing_id = _pairing_id(_value(body))
+        with deps.unit(team_id) as (session, workspace):
+            pairings.approve(session, workspace, pairing_id, user_id, utcnow(), leads=deps.settings.leads)
+    except pairings.WrongState as late:
+        tell(body, client, respond, late.describe(deps.settings.zone))
+        if late.state != "approved":
+            return
+        # Approved but perhaps not introduced (a crash, or the other click is still sending): finish the job.
+        # The failed unit of work rolled back and expired its objects, so read the workspace afresh.
+        with deps.unit(team_id) as (_, workspace):
+            pass
+        _introduce(deps, messenger, workspace, pairing_id, body, client, respond, quiet=True)
+        return
+    except CollabError as problem:
+        tell(body, client, respond, str(problem))
+        return
+    pairings.update_review_card(deps.engine, messenger, workspace, pairing_id, deps.settings)
+    _introduce(deps, messenger, workspace, pairing_id, body, client, respond)
+    _refresh_home(body, context, client)
+
+
+def _introduce(deps, messenger, workspace, pairing_id, body, client, respond, quiet: bool = False) -> None:
+    try:
+        result = pairings.introduce(deps.engine, messenger, workspace, pairing_id, deps.settings)
+    except CollabError as problem:
+        if not quiet:
+            tell(body, client, respond, str(problem))
+        return
+    if result.status == "sent" and not quiet:
+        if body.get("container", {}).get("is_ephemeral"):
+            tell(body, client, respond, ":white_check_mark: Approved: the introduction is on its way.")
+        return
+    if result.status == "no_contact":
+        tell(body, client, respond, ":warning: Approved, but I couldn't introduce them: nobody from "
+             + " and ".join(result.missing) + " is on Collab any more. I've sent you the details.")
+    elif result.status in ("failed", "retry_later"):
+        with deps.unit(body["team"]["id"]) as (session, ws):
+            view = pairings.load_view(session, ws, pairing_id)
+            text = views.intro_failed_text(view, result.error)
+        tell(body, client, respond, ":warning: " + text)
+
+
+def pairing_reject(body, context, client, respond) -> None:
+    deps = context["deps"]
+    user_id, team_id = body["user"]["id"], body["team"]["id"]
+    try:
+        pairing_id = _pairing_id(_value(body))
+        with deps.unit(team_id) as (session, workspace):
+            if not is_lead(session, workspace, user_id, deps.settings.leads):
+                raise NotALead()
+            view = pairings.load_view(session, workspace, pairing_id)
+            if view.pairing.state != "proposed":
+                raise pairings.WrongState(view.pairing, "rejected")
+            modal = views.reject_modal(view, body.get("channel", {}).get("id", ""),
+                                       body.get("container", {}).get("message_ts", ""))
+    except pairings.WrongState as late:
+        tell(body, client, respond, late.describe(deps.settings.zone))
+        return
+    except CollabError as problem:
+        tell(body, client, respond, str(problem))
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+
+def followup_answer(body, context, client, respond) -> None:
+    deps = context["deps"]
+    value = _value(body)
+    answer = value.rsplit(":", 1)[-1]
+    try:
+        pairing_id = _pairing_id(value)
+        with deps.unit(body["team"]["id"]) as (session, workspace):
+            pairing = pairings.record_followup_answer(session, workspace, pairing_id, body["user"]["id"], answer, utcnow())
+    except pairings.WrongState as late:
+        done = pairings.PAST_TENSE.get(late.state, late.state)
+        tell(body, client, respond, f"Thanks: this pairing was already {done}, so nothing changed.")
+        return
+    except CollabError as problem:
+        tell(body, client, respond, str(problem))
+        return
+    try:
+        respond(text=views.followup_thanks(pairing.state), replace_original=True)
+    except Exception:
+        log.warning("could not update the follow-up message")
+    if pairing.state == "declined":
+        followups.tell_lead_it_did_not_happen(deps.engine, SlackMessenger(client), workspace, pairing_id)
+
+
+def feedback_open(body, context, client, respond) -> None:
+    deps = context["deps"]
+    try:
+        pairing_id = _pairing_id(_value(body))
+        with deps.unit(body["team"]["id"]) as (session, workspace):
+            view = pairings.load_view(session, workspace, pairing_id)
+            side = pairings.side_of(session, workspace, view, body["user"]["id"])
+            if view.pairing.state not in ("connected", "completed"):
+                raise pairings.WrongState(view.pairing, "completed")
+            modal = views.feedback_modal(pairing_id, view.other_school(side), body.get("channel", {}).get("id", ""),
+                                         body.get("container", {}).get("message_ts", ""))
+    except pairings.WrongState as late:
+        tell(body, client, respond, late.describe(deps.settings.zone))
+        return
+    except CollabError as problem:
+        tell(body, client, respond, str(problem))
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=modal)

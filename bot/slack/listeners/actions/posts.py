@@ -1,0 +1,78 @@
+"""Buttons and menus on our messages: each one small, each safe to click twice."""
+from __future__ import annotations
+
+from bot.messages import posts as views
+from bot.slack.listeners.later import ack_first
+from bot.services import members, posts
+from bot.services.errors import CollabError
+from models import School
+
+
+def register(app) -> None:
+    # Each answers by `respond` (a call to Slack's response_url), so all of it follows the ack.
+    app.action("join_pick")(ack_first(join_pick))
+    app.action("post_close")(ack_first(post_status("closed")))
+    app.action("post_pause")(ack_first(post_status("paused")))
+    app.action("post_resume")(ack_first(post_status("open")))
+    app.action("post_theme")(ack_first(post_theme))
+    app.action("forget_me_confirm")(ack_first(forget_me_confirm))
+
+
+def _value(body) -> str:
+    action = body["actions"][0]
+    return action.get("value") or action.get("selected_option", {}).get("value", "")
+
+
+def _kind_and_id(value: str) -> tuple[str, int]:
+    kind, _, rest = value.partition(":")
+    post_id = rest.split(":")[0]
+    if kind not in posts.KINDS or not post_id.isdigit():
+        raise CollabError("That button is out of date. Type `/collab list` for a fresh list.")
+    return kind, int(post_id)
+
+
+def join_pick(body, context, client, respond) -> None:
+    try:
+        with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+            before = members.get_member(session, workspace, body["user"]["id"])
+            member, school = members.join(session, workspace, body["user"]["id"], _value(body))
+            moved = bool(before and before.school_id and before.school_id != school.id)
+        respond(replace_original=True, **views.joined_reply(school, moved))
+    except CollabError as problem:
+        respond(replace_original=False, **views.problem_reply(str(problem)))
+
+
+def post_status(status: str):
+    def handle(body, context, client, respond) -> None:
+        user_id = body["user"]["id"]
+        try:
+            kind, post_id = _kind_and_id(_value(body))
+            with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+                posts.set_status(session, workspace, user_id, kind, post_id, status)
+                listing = posts.list_posts(session, workspace, user_id)
+            respond(replace_original=True, **views.list_reply(listing))
+        except CollabError as problem:
+            respond(replace_original=False, **views.problem_reply(str(problem)))
+
+    handle.__name__ = f"post_{status}"
+    return handle
+
+
+def post_theme(body, context, client, respond) -> None:
+    try:
+        value = _value(body)
+        kind, post_id = _kind_and_id(value)
+        theme = value.split(":")[-1]
+        with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+            post = posts.set_theme(session, workspace, body["user"]["id"], kind, post_id, theme)
+            school = session.get(School, post.school_id)  # loaded by the ownership check
+        respond(replace_original=True, **views.posted_reply(kind, post, school))
+    except CollabError as problem:
+        respond(replace_original=False, **views.problem_reply(str(problem)))
+
+
+def forget_me_confirm(body, context, client, respond) -> None:
+    with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+        members.forget_me(session, workspace, body["user"]["id"])
+    respond(replace_original=True, text="Done: Collab no longer holds anything about you. "
+            "Type `/collab join` any time to come back.")

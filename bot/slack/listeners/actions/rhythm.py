@@ -1,0 +1,48 @@
+"""Buttons on the scheduled messages: "Offer something" on the reciprocity invitation, and
+"Yes, keep it" / "Close it" on the "still needed?" prompt. Each is safe to click twice."""
+from __future__ import annotations
+
+from bot.messages import digests as words
+from bot.messages import posts as views
+from bot.slack.listeners.later import ack_first
+from bot.services import expiry, posts
+from bot.services.errors import CollabError
+
+
+def register(app) -> None:
+    app.action("offer_something")(ack_first(offer_something))
+    app.action("renew_keep")(ack_first(renew_keep))
+    app.action("renew_close")(ack_first(renew_close))
+
+
+def offer_something(body, context, client, respond) -> None:
+    """Open the ordinary offer form: the invitation leads to the same place as `/collab offer`."""
+    client.views_open(trigger_id=body["trigger_id"], view=views.post_modal("offer"))
+
+
+def _kind_and_id(body) -> tuple[str, int]:
+    value = body["actions"][0].get("value") or ""
+    kind, _, post_id = value.partition(":")
+    if kind not in posts.KINDS or not post_id.isdigit():
+        raise CollabError("That button is out of date. Type `/collab list` to see your school's posts.")
+    return kind, int(post_id)
+
+
+def renew_keep(body, context, client, respond) -> None:
+    try:
+        kind, post_id = _kind_and_id(body)
+        with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+            post = expiry.renew(session, workspace, body["user"]["id"], kind, post_id)
+        respond(replace_original=True, **words.renewed_reply(kind, post))
+    except CollabError as problem:
+        respond(replace_original=False, **views.problem_reply(str(problem)))
+
+
+def renew_close(body, context, client, respond) -> None:
+    try:
+        kind, post_id = _kind_and_id(body)
+        with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+            post = expiry.close(session, workspace, body["user"]["id"], kind, post_id)
+        respond(replace_original=True, **words.closed_reply(kind, post))
+    except CollabError as problem:
+        respond(replace_original=False, **views.problem_reply(str(problem)))

@@ -1,0 +1,51 @@
+"""The `/collab` slash command: one dispatcher, one small handler per sub-command, answered ephemerally."""
+from __future__ import annotations
+
+from bot.messages import posts as views
+from bot.slack.listeners.commands import lead, pairings, reports, staff
+from bot.slack.listeners.invocation import Invocation
+from bot.services.errors import CollabError, NotALead
+from bot.services.workspaces import is_lead
+
+SUBCOMMANDS = staff.SUBCOMMANDS
+LEAD_SUBCOMMANDS = {**lead.LEAD_SUBCOMMANDS, **pairings.LEAD_SUBCOMMANDS, **reports.LEAD_SUBCOMMANDS}
+
+
+def register(app) -> None:
+    app.command("/collab")(collab)
+
+
+def collab(ack, command, context, client) -> None:
+    typed = command.get("text") or ""
+    word, _, rest = typed.strip().partition(" ")
+    name = word.lower()
+    invocation = Invocation(
+        deps=context["deps"], team_id=command["team_id"], user_id=command["user_id"],
+        channel_id=command.get("channel_id", ""), trigger_id=command.get("trigger_id", ""),
+        args=rest.strip(), typed=typed, client=client, ack=ack,
+    )
+    handler = SUBCOMMANDS.get(name)
+    if handler is None:
+        lead_handler = LEAD_SUBCOMMANDS.get(name)
+        if lead_handler is None:
+            problem = f"I don't know `{word}`." if word else "Tell me what to do."
+            ack(**views.problem_reply(problem, typed, show_usage=True))
+            return
+        handler = _lead_only(lead_handler)
+    try:
+        handler(invocation)
+    except CollabError as problem:
+        ack(**views.problem_reply(str(problem), typed))
+
+
+def _lead_only(handler):
+    def guarded(inv: Invocation) -> None:
+        with inv.unit() as (session, workspace):
+            allowed = is_lead(session, workspace, inv.user_id, inv.deps.settings.leads)
+        if not allowed:
+            raise NotALead()
+        handler(inv)
+
+    return guarded
+
+
