@@ -83,7 +83,7 @@ def _db_upgrade(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from bot.config import SettingsError
-    from bot.services.errors import CollabError
+    from bot.domain.errors import CollabError
 
     parser = build_parser()
     args = parser.parse_args(argv)

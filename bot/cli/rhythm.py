@@ -26,7 +26,7 @@ def _settings():
 
 def _digest(args, out=None) -> int:
     from bot.services.digests import compose_digest, recipients, send_digests
-    from bot.services.errors import NotFound
+    from bot.domain.errors import NotFound
     from bot.services.workspaces import installed_workspaces
     from models import utcnow
     from models.db import make_engine, session_scope

@@ -26,7 +26,7 @@ def run_round(args, settings=None, messenger=None, out=None) -> int:
     import sys
 
     from bot.config import SettingsError, load_settings
-    from bot.services.errors import NotFound
+    from bot.domain.errors import NotFound
     from bot.services.rounds import post_review_cards, propose_round
     from bot.services.workspaces import installed_workspaces
     from models.db import make_engine, session_scope, upgrade

@@ -60,7 +60,7 @@ class ProgressBar:
 
 def run_import(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     from bot.config import SettingsError, load_settings
-    from bot.services.errors import InvalidInput
+    from bot.domain.errors import InvalidInput
     from bot.services.schools import import_schools, read_gias
     from models.db import make_engine, session_scope, upgrade
 

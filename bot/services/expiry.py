@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from bot.messages.digests import expiry_prompt
 from bot.config import Settings
 from bot.services import posts
-from bot.services.errors import InvalidInput
+from bot.domain.errors import InvalidInput
 from bot.services.members import is_paused, members_of_school
 from bot.services.outbox import Messenger, send_once
 from bot.services.reciprocity import RunSummary

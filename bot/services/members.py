@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, select
 
-from bot.services.errors import InvalidInput, NotAMember, NotFound
+from bot.domain.errors import InvalidInput, NotAMember, NotFound
 from models import (
     Feedback, Member, Need, Offer, OutgoingMessage, Pairing, PairingEvent, School, Workspace, utcnow,
 )

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from bot.messages.pairings import IMPACT_WORDS
 from bot.services import members
-from bot.services.errors import CollabError, InvalidInput, NotALead, NotFound
+from bot.domain.errors import CollabError, InvalidInput, NotALead, NotFound
 from bot.services.workspaces import is_lead
 from models import Feedback, Member, Need, Offer, Pairing, PairingEvent, School, Workspace, utcnow
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from bot.services.errors import InvalidInput, NotFound
+from bot.domain.errors import InvalidInput, NotFound
 from bot.services.members import require_school
 from matching.themes import THEMES, infer_theme
 from models import Need, Offer, School, Workspace, utcnow

@@ -25,7 +25,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.services.errors import InvalidInput
+from bot.domain.errors import InvalidInput
 from bot.services.pairings import LIVE, aware, load_view
 from models import MatchRound, Need, Offer, Pairing, PairingEvent, School, Workspace, utcnow
 

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Iterator, Mapping
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from bot.services.errors import InvalidInput
+from bot.domain.errors import InvalidInput
 from models import School, utcnow
 
 # GIAS column -> School field. Nothing else from the file is ever stored.

@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from sqlmodel import select
 
 from bot.services import expiry, posts
-from bot.services.errors import InvalidInput, NotFound
+from bot.domain.errors import InvalidInput, NotFound
 from models import Member, Need, Offer
 from models.db import session_scope
 from tests.support.rhythm import Network, ledger, messenger_for, posted_to, utc

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.services import members, pairings, rounds
-from bot.services.errors import NotALead, NotFound
+from bot.domain.errors import NotALead, NotFound
 from models import Feedback, Pairing, PairingEvent
 from models.db import make_engine, session_scope
 from tests.support import network as net

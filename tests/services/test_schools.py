@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from bot.cli.schools import ProgressBar, add_schools_command
-from bot.services.errors import InvalidInput
+from bot.domain.errors import InvalidInput
 from bot.services.schools import ImportCounts, decode, import_schools, read_gias
 from models import School
 from models.db import session_scope

@@ -14,7 +14,7 @@ from bot.slack.listeners import events
 from bot.slack.listeners.later import ack_first
 from bot.slack.messenger import SlackMessenger
 from bot.services import followups, pairings
-from bot.services.errors import CollabError, NotALead
+from bot.domain.errors import CollabError, NotALead
 from bot.services.workspaces import is_lead
 from models import utcnow
 

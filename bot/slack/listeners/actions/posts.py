@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot.messages import posts as views
 from bot.slack.listeners.later import ack_first
 from bot.services import members, posts
-from bot.services.errors import CollabError
+from bot.domain.errors import CollabError
 from models import School
 
 

@@ -6,7 +6,7 @@ from bot.messages import digests as words
 from bot.messages import posts as views
 from bot.slack.listeners.later import ack_first
 from bot.services import expiry, posts
-from bot.services.errors import CollabError
+from bot.domain.errors import CollabError
 
 
 def register(app) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot.messages import posts as views
 from bot.slack.listeners.commands import lead, pairings, reports, staff
 from bot.slack.listeners.invocation import Invocation
-from bot.services.errors import CollabError, NotALead
+from bot.domain.errors import CollabError, NotALead
 from bot.services.workspaces import is_lead
 
 SUBCOMMANDS = staff.SUBCOMMANDS

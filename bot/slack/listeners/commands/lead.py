@@ -6,7 +6,7 @@ import re
 from bot.messages.common import reply
 from bot.slack.listeners.invocation import Invocation
 from bot.services import members
-from bot.services.errors import InvalidInput
+from bot.domain.errors import InvalidInput
 
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 

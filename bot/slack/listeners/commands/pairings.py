@@ -9,7 +9,7 @@ from bot.config import SettingsError
 from bot.slack.listeners.invocation import Invocation
 from bot.slack.messenger import SlackMessenger
 from bot.services import pairings, rounds
-from bot.services.errors import CollabError
+from bot.domain.errors import CollabError
 
 log = logging.getLogger(__name__)
 REVIEW_LIMIT = 10

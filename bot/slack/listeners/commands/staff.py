@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot.messages import posts as views
 from bot.slack.listeners.invocation import Invocation
 from bot.services import members, posts
-from bot.services.errors import InvalidInput
+from bot.domain.errors import InvalidInput
 from bot.services.matches import school_pairings
 from bot.services.workspaces import is_lead
 from models import School

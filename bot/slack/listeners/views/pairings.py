@@ -8,7 +8,7 @@ from bot.messages import pairings as views
 from bot.slack.listeners.views.posts import field
 from bot.slack.messenger import SlackMessenger
 from bot.services import pairings
-from bot.services.errors import CollabError
+from bot.domain.errors import CollabError
 from models import utcnow
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ import json
 
 from bot.messages import posts as views
 from bot.services import posts
-from bot.services.errors import CollabError, InvalidInput
+from bot.domain.errors import CollabError, InvalidInput
 from models import School
 
 
