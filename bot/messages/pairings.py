@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from bot.domain.pairings import State
+from bot.domain.people import FORGOTTEN
 from bot.messages.common import actions, button, context, divider, escape, option, plain, quote, reply, section
 
 IMPACT_WORDS = {
@@ -74,8 +76,8 @@ def decided_card(view, zone) -> tuple[str, list[dict]]:
     from bot.services.pairings import when
 
     p = view.pairing
-    by = f"<@{p.decided_by}>" if p.decided_by and p.decided_by != "forgotten" else "a lead"
-    if p.state == "rejected":
+    by = f"<@{p.decided_by}>" if p.decided_by and p.decided_by != FORGOTTEN else "a lead"
+    if p.state == State.REJECTED:
         outcome = f":x: Rejected by {by}, {when(p.decided_at, zone)}"
         if p.reject_reason:
             outcome += f": {one_line(p.reject_reason, 500)}"

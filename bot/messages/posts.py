@@ -6,7 +6,7 @@ import json
 from bot.messages.common import (
     actions, button, context, divider, escape, option, plain, quote, reply, section,
 )
-from bot.services.posts import FORMATS, MAX_CAPACITY, MAX_POST_CHARS, URGENCIES
+from bot.domain.posts import FORMATS, MAX_CAPACITY, MAX_POST_CHARS, URGENCIES
 from matching.themes import THEME_LABELS, THEMES
 
 USAGE = """*How to use Collab*

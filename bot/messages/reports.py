@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
+from bot.domain.pairings import HELPED
 from bot.messages.common import escape, reply, section
 from bot.services.reports import NetworkReport
 
@@ -53,7 +54,7 @@ def report_text(report: NetworkReport, day: str) -> str:
     if report.by_theme:
         lines.append("*By theme*")
         for theme, counts in report.by_theme.items():
-            helped = sum(counts.pairings.get(s, 0) for s in ("introduced", "connected", "completed"))
+            helped = sum(counts.pairings.get(s, 0) for s in HELPED)
             line = (f"• {escape(theme_label(theme))}: {_plural(counts.needs, 'need')}, "
                     f"{counts.offers_open} open {'offer' if counts.offers_open == 1 else 'offers'}, "
                     f"{_plural(helped, 'introduction')} so far")

@@ -29,7 +29,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import and_, or_, update
@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.config import Settings, SettingsError
+from bot.domain.time import aware
 from bot.services import workspaces
 from bot.services.calendar import holiday_on, iso_week, local_date
 from models import JobRun, Workspace, utcnow
@@ -443,7 +444,7 @@ def catch_up(names: tuple[str, ...] | None = None) -> list[JobResult]:
         row = job_run(rt.engine, run_key(name, due, rt.settings))
         if row is not None and row.status in SETTLED:
             continue
-        if row is not None and row.status == "running" and _aware(row.started_at) >= now - JOB_LEASE:
+        if row is not None and row.status == "running" and aware(row.started_at) >= now - JOB_LEASE:
             continue
         log.info("catch-up: %s was due at %s and is not done", name, due.isoformat())
         try:
@@ -452,6 +453,3 @@ def catch_up(names: tuple[str, ...] | None = None) -> list[JobResult]:
             results.append(JobResult(name, run_key(name, due, rt.settings), "failed"))
     return results
 
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

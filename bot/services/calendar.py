@@ -21,6 +21,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings, SettingsError
+from bot.domain.time import aware
 
 # Without a term-dates file, half-terms are taken to start on these (month, day)s: close
 # enough to every English local authority's calendar for "this half-term" in a digest.
@@ -81,7 +82,7 @@ def holidays(settings: Settings) -> tuple[Holiday, ...]:
 
 
 def local_date(moment: datetime, settings: Settings) -> date:
-    return _aware(moment).astimezone(settings.zone).date()
+    return aware(moment).astimezone(settings.zone).date()
 
 
 def holiday_on(day: date, settings: Settings) -> Holiday | None:
@@ -124,6 +125,3 @@ def iso_week(moment: datetime, settings: Settings) -> str:
     year, week, _ = local_date(moment, settings).isocalendar()
     return f"{year}-W{week:02d}"
 
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -14,13 +14,15 @@ counts by theme.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.messages.digests import digest_message
 from bot.config import Settings
+from bot.domain.pairings import AGREED, CONNECTED, UNDER_WAY, State
+from bot.domain.time import aware
 from bot.services.calendar import half_term_start, iso_week, school_year_start
 from bot.services.matches import pairings_of_school
 from bot.services.members import is_paused
@@ -30,10 +32,6 @@ from models import Member, Need, Offer, Pairing, School, Workspace
 
 KIND = "digest"
 WEEK = timedelta(days=7)
-# A need is waiting until a lead has approved a pairing for it (and again if that fell through).
-TAKEN = ("approved", "introduced", "connected", "completed")
-IN_PROGRESS = ("approved", "introduced")
-CONNECTED = ("connected", "completed")
 
 
 @dataclass
@@ -83,31 +81,25 @@ class DigestFacts:
     network: NetworkSummary | None = None
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def _within(moment: datetime | None, start: datetime, end: datetime) -> bool:
-    moment = _aware(moment)
+    moment = aware(moment)
     return moment is not None and start <= moment < end
 
 
 def school_events(session: Session, workspace: Workspace, school: School, now: datetime) -> list[Event]:
     start = now - WEEK
     events = []
-    for item in sorted(pairings_of_school(session, workspace, school, TAKEN), key=lambda i: i.pairing.id):
+    for item in sorted(pairings_of_school(session, workspace, school, AGREED), key=lambda i: i.pairing.id):
         pairing, role, partner, need, offer = item.pairing, item.role, item.partner, item.need, item.offer
         # The latest step this week is the news; an approval already introduced is old news.
         for what, at in (
             ("completed", pairing.completed_at),
             ("connected", pairing.connected_at),
             ("introduced", pairing.introduced_at),
-            ("approved", pairing.decided_at if pairing.state == "approved" else None),
+            ("approved", pairing.decided_at if pairing.state == State.APPROVED else None),
         ):
             if _within(at, start, now):
-                events.append(Event(what, role, partner, need, offer, _aware(at)))
+                events.append(Event(what, role, partner, need, offer, aware(at)))
                 break
     return events
 
@@ -140,10 +132,11 @@ def waiting_needs(session: Session, workspace: Workspace, school: School, now: d
     result = []
     for need in needs:
         mine = states.get(need.id, set())
-        if mine & set(TAKEN):
+        # A need is waiting until a lead has approved a pairing for it (and again if that fell through).
+        if mine & set(AGREED):
             continue
         same_theme = [o for o in others if o.theme == need.theme]
-        if "proposed" in mine:
+        if State.PROPOSED in mine:
             reason = "review"
         elif not same_theme:
             reason = "no_offer"
@@ -169,18 +162,18 @@ def network_summary(session: Session, workspace: Workspace, now: datetime, setti
     needs = session.exec(select(Need).where(Need.workspace_id == workspace.id)).all()
     need_theme = {n.id: n.theme for n in needs}
     taken = set(session.exec(
-        select(Pairing.need_id).where(Pairing.workspace_id == workspace.id, Pairing.state.in_(TAKEN))
+        select(Pairing.need_id).where(Pairing.workspace_id == workspace.id, Pairing.state.in_(AGREED))
     ).all())
     for need in needs:
         if need.status == "open" and need.id not in taken:
             by_theme.setdefault(need.theme, ThemeCounts()).waiting += 1
     for pairing in session.exec(
-        select(Pairing).where(Pairing.workspace_id == workspace.id, Pairing.state.in_(IN_PROGRESS + CONNECTED))
+        select(Pairing).where(Pairing.workspace_id == workspace.id, Pairing.state.in_(UNDER_WAY + CONNECTED))
     ).all():
         counts = by_theme.setdefault(need_theme.get(pairing.need_id, "other"), ThemeCounts())
-        if pairing.state in IN_PROGRESS:
+        if pairing.state in UNDER_WAY:
             counts.in_progress += 1
-        elif (_aware(pairing.connected_at or pairing.introduced_at or pairing.created_at)) >= since:
+        elif (aware(pairing.connected_at or pairing.introduced_at or pairing.created_at)) >= since:
             counts.connected += 1
     offers_open = len(session.exec(
         select(Offer.id).where(Offer.workspace_id == workspace.id, Offer.status == "open")
@@ -199,7 +192,7 @@ def _is_lead(member: Member, settings: Settings) -> bool:
 
 
 def digest_facts(session: Session, workspace: Workspace, member: Member, now: datetime, settings: Settings) -> DigestFacts:
-    now = _aware(now)
+    now = aware(now)
     school = session.get(School, member.school_id) if member.school_id else None
     facts = DigestFacts(user_id=member.slack_user_id, school=school, week_of=now)
     if school is not None:
@@ -237,7 +230,7 @@ def send_digests(engine: Engine, messenger: Messenger, workspace: Workspace, now
     from bot.services.outbox import sent_message
     from models.db import session_scope
 
-    now = _aware(now)
+    now = aware(now)
     summary = RunSummary()
     with session_scope(engine) as session:
         people = [(m.slack_user_id, m.id) for m in recipients(session, workspace, now, settings)]

@@ -12,13 +12,14 @@ post reopens it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.messages.digests import expiry_prompt
 from bot.config import Settings
+from bot.domain.time import aware
 from bot.services import posts
 from bot.domain.errors import InvalidInput
 from bot.services.members import is_paused, members_of_school
@@ -31,19 +32,13 @@ KIND = "expiry"
 KINDS = (("need", Need), ("offer", Offer))
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def clock_start(post: Need | Offer) -> datetime:
-    return _aware(post.updated_at or post.created_at)
+    return aware(post.updated_at or post.created_at)
 
 
 def answered_since_asked(post: Need | Offer) -> bool:
     """Renewed or changed after we asked: the school is looking after it."""
-    asked = _aware(post.renew_asked_at)
+    asked = aware(post.renew_asked_at)
     return asked is not None and clock_start(post) > asked
 
 
@@ -80,7 +75,7 @@ def _recipients(session: Session, workspace: Workspace, post: Need | Offer, now:
 
 
 def prompt_key(kind: str, post: Need | Offer, settings: Settings, user_id: str) -> str:
-    asked = _aware(post.renew_asked_at).astimezone(settings.zone).date().isoformat()
+    asked = aware(post.renew_asked_at).astimezone(settings.zone).date().isoformat()
     return f"{KIND}:{kind}:{post.id}:{asked}:{user_id}"
 
 
@@ -106,7 +101,7 @@ def send_expiry_prompts(engine: Engine, messenger: Messenger, workspace: Workspa
     """Ask "still needed?" about every open post past its time, once per question per person."""
     from models.db import session_scope
 
-    now = _aware(now)
+    now = aware(now)
     summary = RunSummary()
     with session_scope(engine) as session:
         mark_due(session, workspace, now, settings)
@@ -126,7 +121,7 @@ def send_expiry_prompts(engine: Engine, messenger: Messenger, workspace: Workspa
 
 def expire_unanswered(session: Session, workspace: Workspace, now: datetime, settings: Settings) -> int:
     """Close (as ``expired``) the open posts whose question has gone unanswered for two weeks."""
-    now = _aware(now)
+    now = aware(now)
     cutoff = now - timedelta(weeks=ANSWER_WEEKS)
     expired = 0
     for _, table in KINDS:
@@ -135,7 +130,7 @@ def expire_unanswered(session: Session, workspace: Workspace, now: datetime, set
                 table.workspace_id == workspace.id, table.status == "open", table.renew_asked_at.is_not(None)
             )
         ).all():
-            if answered_since_asked(post) or _aware(post.renew_asked_at) > cutoff:
+            if answered_since_asked(post) or aware(post.renew_asked_at) > cutoff:
                 continue
             post.status = "expired"
             expired += 1

@@ -21,10 +21,11 @@ from sqlmodel import select
 from bot.messages import pairings as blocks
 from bot.services import members
 from bot.services.outbox import send_once, sent_message
+from bot.domain.pairings import SYSTEM, State
+from bot.domain.people import FORGOTTEN
+from bot.domain.time import aware
 from bot.services.pairings import (
-    SYSTEM,
     WrongState,
-    aware,
     complete,
     contacts,
     load_view,
@@ -65,7 +66,7 @@ def send_due_followups(engine, messenger, now: datetime, settings) -> int:
     """Ask both sides of every pairing introduced a week ago (or "not yet" a week ago). Returns messages sent."""
     now = aware(now)
     sent = 0
-    for workspace, ids in _due(engine, "introduced", Pairing.introduced_at, now - FOLLOWUP_AFTER):
+    for workspace, ids in _due(engine, State.INTRODUCED, Pairing.introduced_at, now - FOLLOWUP_AFTER):
         for pairing_id in ids:
             messages = []
             with session_scope(engine) as session:
@@ -91,7 +92,7 @@ def send_due_feedback_requests(engine, messenger, now: datetime, settings) -> in
     Returns messages sent."""
     now = aware(now)
     sent = 0
-    for workspace, ids in _due(engine, "connected", Pairing.connected_at, now - FEEDBACK_AFTER):
+    for workspace, ids in _due(engine, State.CONNECTED, Pairing.connected_at, now - FEEDBACK_AFTER):
         for pairing_id in ids:
             messages, waiting = [], []
             with session_scope(engine) as session:
@@ -139,7 +140,7 @@ def tell_lead_it_did_not_happen(engine, messenger, workspace: Workspace, pairing
     with session_scope(engine) as session:
         view = load_view(session, workspace, pairing_id)
         lead = view.pairing.decided_by
-        if view.pairing.state != "declined" or not lead or lead == "forgotten":
+        if view.pairing.state != State.DECLINED or not lead or lead == FORGOTTEN:
             return False
         text, body = blocks.declined_notice(view)
     outcome = send_once(engine, messenger, key=f"declined:{pairing_id}", kind="declined_notice",

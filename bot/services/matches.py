@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
+from bot.domain.pairings import VISIBLE_TO_SCHOOLS
 from bot.services.members import require_school
 from models import Need, Offer, Pairing, School, Workspace
 
-# Staff see pairings once a lead has approved them; proposals and rejections are the leads' business.
-VISIBLE_TO_SCHOOLS = ("approved", "introduced", "connected", "declined", "completed")
 
 
 @dataclass

@@ -1,19 +1,17 @@
 """Joining a school, pausing, leads and forget-me: the people side of a network."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, select
 
 from bot.domain.errors import InvalidInput, NotAMember, NotFound
+from bot.domain.people import FOREVER, FORGOTTEN, MAX_PAUSE_WEEKS
 from models import (
     Feedback, Member, Need, Offer, OutgoingMessage, Pairing, PairingEvent, School, Workspace, utcnow,
 )
 
-FOREVER = datetime(9999, 12, 31, tzinfo=timezone.utc)
-MAX_PAUSE_WEEKS = 52
-FORGOTTEN = "forgotten"
 
 
 def find_schools(session: Session, query: str, limit: int = 10) -> list[School]:

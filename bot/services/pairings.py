@@ -16,37 +16,28 @@ Capacity is not stored: an offer's capacity in use is derived from its live pair
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from bot.domain.errors import CollabError, InvalidInput, NotALead, NotFound
+from bot.domain.pairings import ANSWERS, CONNECTED, DECISIONS, INTRODUCED_OR_LATER, SIDES, SYSTEM, State
+from bot.domain.people import FORGOTTEN
+from bot.domain.time import aware
 from bot.messages.pairings import IMPACT_WORDS
 from bot.services import members
-from bot.domain.errors import CollabError, InvalidInput, NotALead, NotFound
 from bot.services.workspaces import is_lead
 from models import Feedback, Member, Need, Offer, Pairing, PairingEvent, School, Workspace, utcnow
 
-# States in which a pairing holds its need and a slot of its offer's capacity.
-LIVE = ("proposed", "approved", "introduced", "connected")
-STATES = ("proposed", "approved", "rejected", "introduced", "connected", "declined", "completed")
-ANSWERS = {"yes": "connected", "no": "declined", "not_yet": "introduced"}
 NOT_YET_NOTE = "follow-up: not yet"
-SIDES = ("taker", "giver")  # taker: the school with the need; giver: the school with the offer
 MAX_FEEDBACK_CHARS = 2000
-SYSTEM = "collab"
 
 PAST_TENSE = {
     "proposed": "proposed", "approved": "approved", "rejected": "rejected", "introduced": "introduced",
     "connected": "marked as connected", "declined": "marked as not going ahead", "completed": "completed",
 }
-
-
-def aware(moment: datetime | None) -> datetime:
-    """Treat a naive datetime as UTC (the database and freezegun may hand out either)."""
-    moment = moment or utcnow()
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def when(moment: datetime | None, zone: ZoneInfo | str = "Europe/London") -> str:
@@ -65,15 +56,15 @@ class WrongState(CollabError):
         self.state = pairing.state
         self.wanted = wanted
         # A late decision is told about the decision, even if the pairing has moved on since.
-        decision = wanted in ("approved", "rejected") and pairing.decided_by and pairing.state != "proposed"
-        self.decision = ("rejected" if pairing.state == "rejected" else "approved") if decision else None
+        decision = wanted in DECISIONS and pairing.decided_by and pairing.state != State.PROPOSED
+        self.decision = (State.REJECTED if pairing.state == State.REJECTED else State.APPROVED) if decision else None
         self.by = pairing.decided_by if decision else None
         self.at = pairing.decided_at if decision else pairing.updated_at
         super().__init__(self.describe())
 
     def describe(self, zone: ZoneInfo | str = "Europe/London") -> str:
         if self.decision:
-            by = "a lead" if self.by == members.FORGOTTEN else f"<@{self.by}>"
+            by = "a lead" if self.by == FORGOTTEN else f"<@{self.by}>"
             return f"Already {self.decision} by {by} at {when(self.at, zone)}: nothing changed."
         done = PAST_TENSE.get(self.state, self.state)
         return f"This pairing is already {done} ({when(self.at, zone)}): nothing changed."
@@ -117,15 +108,18 @@ def _transition(
     actor: str, now: datetime, note: str | None = None, **values,
 ) -> Pairing:
     """Move one pairing from `from_state` to `to_state` if, and only if, it is still there."""
+    if not State(from_state).can_become(State(to_state)):
+        raise ValueError(f"a pairing never moves from {from_state} to {to_state}")
     moved = session.exec(
         update(Pairing)
         .where(Pairing.id == pairing_id, Pairing.workspace_id == workspace.id, Pairing.state == from_state)
-        .values(state=to_state, updated_at=now, **values)
+        .values(state=str(to_state), updated_at=now, **values)
     ).rowcount
     pairing = get_pairing(session, workspace, pairing_id)
     if moved != 1:
         raise WrongState(pairing, to_state)
-    session.add(PairingEvent(pairing_id=pairing_id, from_state=from_state, to_state=to_state, actor=actor, at=now, note=note))
+    session.add(PairingEvent(pairing_id=pairing_id, from_state=str(from_state), to_state=str(to_state), actor=actor,
+                             at=now, note=note))
     session.flush()
     return pairing
 
@@ -141,8 +135,8 @@ def approve(
 ) -> Pairing:
     """A lead says yes. Only leads (COLLAB_LEADS or appointed); a second click changes nothing."""
     _require_lead(session, workspace, lead_user_id, leads)
-    now = aware(now)
-    return _transition(session, workspace, pairing_id, "proposed", "approved", lead_user_id, now,
+    now = aware(now or utcnow())
+    return _transition(session, workspace, pairing_id, State.PROPOSED, State.APPROVED, lead_user_id, now,
                        decided_by=lead_user_id, decided_at=now)
 
 
@@ -152,9 +146,9 @@ def reject(
 ) -> Pairing:
     """A lead says no, optionally saying why. The pair is never proposed again (one row per pair)."""
     _require_lead(session, workspace, lead_user_id, leads)
-    now = aware(now)
+    now = aware(now or utcnow())
     reason = (reason or "").strip()[:MAX_FEEDBACK_CHARS] or None
-    return _transition(session, workspace, pairing_id, "proposed", "rejected", lead_user_id, now, note=reason,
+    return _transition(session, workspace, pairing_id, State.PROPOSED, State.REJECTED, lead_user_id, now, note=reason,
                        decided_by=lead_user_id, decided_at=now, reject_reason=reason)
 
 
@@ -162,8 +156,8 @@ def mark_introduced(
     session: Session, workspace: Workspace, pairing_id: int, conversation_id: str | None,
     now: datetime | None = None, actor: str = SYSTEM,
 ) -> Pairing:
-    now = aware(now)
-    return _transition(session, workspace, pairing_id, "approved", "introduced", actor, now,
+    now = aware(now or utcnow())
+    return _transition(session, workspace, pairing_id, State.APPROVED, State.INTRODUCED, actor, now,
                        introduced_at=now, conversation_id=conversation_id)
 
 
@@ -185,18 +179,18 @@ def record_followup_answer(
     """`yes` → connected, `no` (it didn't happen) → declined (frees the offer), `not_yet` → ask again in a week."""
     if answer not in ANSWERS:
         raise InvalidInput(f"Unknown answer {answer!r}.")
-    now = aware(now)
+    now = aware(now or utcnow())
     view = load_view(session, workspace, pairing_id)
     side_of(session, workspace, view, user_id)
     if answer == "not_yet":
-        if view.pairing.state != "introduced":
-            raise WrongState(view.pairing, "introduced")
-        session.add(PairingEvent(pairing_id=pairing_id, from_state="introduced", to_state="introduced",
+        if view.pairing.state != State.INTRODUCED:
+            raise WrongState(view.pairing, State.INTRODUCED)
+        session.add(PairingEvent(pairing_id=pairing_id, from_state=State.INTRODUCED.value, to_state=State.INTRODUCED.value,
                                  actor=user_id, at=now, note=NOT_YET_NOTE))
         session.flush()
         return view.pairing
     extra = {"connected_at": now} if answer == "yes" else {}
-    return _transition(session, workspace, pairing_id, "introduced", ANSWERS[answer], user_id, now, **extra)
+    return _transition(session, workspace, pairing_id, State.INTRODUCED, ANSWERS[answer], user_id, now, **extra)
 
 
 def record_feedback(
@@ -207,10 +201,10 @@ def record_feedback(
     when both sides have answered the pairing is completed."""
     if not isinstance(impact, int) or impact not in IMPACT_WORDS:
         raise InvalidInput("Please choose how much difference it made.")
-    now = aware(now)
+    now = aware(now or utcnow())
     view = load_view(session, workspace, pairing_id)
-    if view.pairing.state not in ("connected", "completed"):
-        raise WrongState(view.pairing, "completed")
+    if view.pairing.state not in CONNECTED:
+        raise WrongState(view.pairing, State.COMPLETED)
     side = side_of(session, workspace, view, user_id)
     member = members.get_member(session, workspace, user_id)
     feedback = session.exec(select(Feedback).where(Feedback.pairing_id == pairing_id, Feedback.side == side)).first()
@@ -225,7 +219,7 @@ def record_feedback(
     session.flush()
     sides = set(session.exec(select(Feedback.side).where(Feedback.pairing_id == pairing_id)).all())
     pairing = view.pairing
-    if sides >= set(SIDES) and pairing.state == "connected":
+    if sides >= set(SIDES) and pairing.state == State.CONNECTED:
         try:
             pairing = complete(session, workspace, pairing_id, now, actor=user_id, note="both sides gave feedback")
         except WrongState:
@@ -237,8 +231,9 @@ def complete(
     session: Session, workspace: Workspace, pairing_id: int, now: datetime | None = None,
     actor: str = SYSTEM, note: str | None = None,
 ) -> Pairing:
-    now = aware(now)
-    return _transition(session, workspace, pairing_id, "connected", "completed", actor, now, note=note, completed_at=now)
+    now = aware(now or utcnow())
+    return _transition(session, workspace, pairing_id, State.CONNECTED, State.COMPLETED, actor, now, note=note,
+                       completed_at=now)
 
 
 def contacts(session: Session, workspace: Workspace, view: PairingView) -> dict[str, list[Member]]:
@@ -264,7 +259,7 @@ def not_yet_answers(session: Session, pairing_id: int) -> list[PairingEvent]:
 def pending(session: Session, workspace: Workspace, limit: int = 20) -> list[PairingView]:
     """Proposals waiting for a lead, best first."""
     ids = session.exec(
-        select(Pairing.id).where(Pairing.workspace_id == workspace.id, Pairing.state == "proposed")
+        select(Pairing.id).where(Pairing.workspace_id == workspace.id, Pairing.state == State.PROPOSED)
         .order_by(Pairing.score.desc(), Pairing.id).limit(limit)
     ).all()
     return [load_view(session, workspace, pid) for pid in ids]
@@ -275,7 +270,7 @@ def count_pending(session: Session, workspace: Workspace) -> int:
 
     return session.exec(
         select(func.count()).select_from(Pairing)
-        .where(Pairing.workspace_id == workspace.id, Pairing.state == "proposed")
+        .where(Pairing.workspace_id == workspace.id, Pairing.state == State.PROPOSED)
     ).one()
 
 
@@ -308,14 +303,14 @@ def introduce(engine, messenger, workspace: Workspace, pairing_id: int, settings
     with session_scope(engine) as session:
         view = load_view(session, workspace, pairing_id)
         state = view.pairing.state
-        if state in ("introduced", "connected", "declined", "completed"):
+        if state in INTRODUCED_OR_LATER:
             return IntroResult("already_introduced", channel=view.pairing.conversation_id)
-        if state != "approved":
-            raise WrongState(view.pairing, "introduced")
+        if state != State.APPROVED:
+            raise WrongState(view.pairing, State.INTRODUCED)
         who = contacts(session, workspace, view)
         taker_ids = [m.slack_user_id for m in who["taker"]]
         giver_ids = [m.slack_user_id for m in who["giver"]]
-        lead = view.pairing.decided_by if view.pairing.decided_by not in (None, members.FORGOTTEN) else None
+        lead = view.pairing.decided_by if view.pairing.decided_by not in (None, FORGOTTEN) else None
         missing = [school for school, ids in ((view.need_school, taker_ids), (view.offer_school, giver_ids)) if not ids]
         if missing:
             problem = blocks.no_contact_text(view, missing)

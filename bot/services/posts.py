@@ -6,38 +6,12 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.posts import FORMATS, KINDS, LIVE, MAX_CAPACITY, STATUSES, URGENCIES, clean_text
 from bot.services.members import require_school
 from matching.themes import THEMES, infer_theme
 from models import Need, Offer, School, Workspace, utcnow
 
-MAX_POST_CHARS = 1000
-MIN_POST_CHARS = 10
-URGENCIES = {"high": "This half-term", "normal": "This term", "low": "No rush"}
-FORMATS = {
-    "any": "Whatever suits",
-    "call": "A call or video call",
-    "visit": "A visit",
-    "resources": "Sharing resources",
-    "training": "Training for staff",
-}
-MAX_CAPACITY = 10
-KINDS = {"need": Need, "offer": Offer}
-STATUSES = ("open", "paused", "closed")
-
-
-def clean_text(text: str) -> str:
-    """Check a post's words; say exactly what is wrong rather than cut anything."""
-    text = (text or "").strip()
-    if len(text) < MIN_POST_CHARS:
-        raise InvalidInput(
-            f"Please say a little more: a post needs at least {MIN_POST_CHARS} characters so others can match it."
-        )
-    if len(text) > MAX_POST_CHARS:
-        raise InvalidInput(
-            f"That is {len(text):,} characters; a post can be at most {MAX_POST_CHARS:,}. "
-            "Please shorten it (a summary is best: the detail can follow in conversation)."
-        )
-    return text
+TABLES = {"need": Need, "offer": Offer}
 
 
 def check_theme(theme: str | None, text: str) -> str:
@@ -94,7 +68,7 @@ class SchoolPosts:
 def list_posts(session: Session, workspace: Workspace, user_id: str) -> SchoolPosts:
     """The school's open and paused posts (closed and expired ones are history)."""
     _, school = require_school(session, workspace, user_id)
-    live = ("open", "paused")
+    live = LIVE
     needs = session.exec(
         select(Need).where(Need.workspace_id == workspace.id, Need.school_id == school.id, Need.status.in_(live))
         .order_by(Need.created_at, Need.id)
@@ -111,7 +85,7 @@ def own_post(session: Session, workspace: Workspace, user_id: str, kind: str, po
     if kind not in KINDS:
         raise InvalidInput(f"Unknown kind of post {kind!r}.")
     _, school = require_school(session, workspace, user_id)
-    post = session.get(KINDS[kind], post_id)
+    post = session.get(TABLES[kind], post_id)
     if post is None or post.workspace_id != workspace.id or post.school_id != school.id:
         raise NotFound(f"That {kind} isn't one of your school's, so you can't change it.")
     return post

@@ -14,20 +14,20 @@ month, and a school that had one less than 30 days ago is not asked again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.messages.digests import reciprocity_message
 from bot.config import Settings
+from bot.domain.pairings import HELPED
+from bot.domain.time import aware
 from bot.services.calendar import school_year_start
 from bot.services.members import is_paused, members_of_school
 from bot.services.outbox import Messenger, send_once
 from models import Need, Offer, OutgoingMessage, Pairing, Workspace
 
-# A pairing counts as help given and received once the two schools were introduced.
-HELPED = ("introduced", "connected", "completed")
 NUDGE_GAP = 2
 NUDGE_EVERY = timedelta(days=30)
 KIND = "reciprocity"
@@ -36,11 +36,7 @@ KIND = "reciprocity"
 def helped_at(pairing: Pairing) -> datetime:
     """When the help happened: the introduction (older rows without one: when it was proposed)."""
     moment = pairing.introduced_at or pairing.created_at
-    return _aware(moment)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return aware(moment)
 
 
 def helped_pairings(session: Session, workspace: Workspace, since: datetime) -> list[tuple[Pairing, int, int]]:
@@ -94,7 +90,7 @@ def last_invited(session: Session, workspace: Workspace, school_id: int, except_
     )
     if except_month:
         statement = statement.where(~OutgoingMessage.idempotency_key.startswith(prefix + except_month + ":", autoescape=True))
-    moments = [_aware(m) for m in session.exec(statement).all() if m]
+    moments = [aware(m) for m in session.exec(statement).all() if m]
     return max(moments, default=None)
 
 

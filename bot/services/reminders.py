@@ -7,13 +7,15 @@ sent one yesterday is not sent another today. No Slack here: it goes through the
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.messages.reports import review_reminder
 from bot.config import Settings
+from bot.domain.pairings import State
+from bot.domain.time import aware
 from bot.services.calendar import local_date
 from bot.services.members import get_member, is_paused, leads
 from bot.services.outbox import Messenger, send_once
@@ -25,14 +27,10 @@ KIND = "review_reminder"
 EVERY = timedelta(days=2)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def waiting(session: Session, workspace: Workspace, now: datetime) -> tuple[int, datetime | None]:
     """(proposals waiting for a decision, when the oldest was proposed) if any has waited two days or more."""
-    created = [_aware(c) for c in session.exec(
-        select(Pairing.created_at).where(Pairing.workspace_id == workspace.id, Pairing.state == "proposed")
+    created = [aware(c) for c in session.exec(
+        select(Pairing.created_at).where(Pairing.workspace_id == workspace.id, Pairing.state == State.PROPOSED)
     ).all()]
     if not created or now - min(created) < REVIEW_WAIT:
         return 0, None
@@ -68,7 +66,7 @@ def send_review_reminders(
 ) -> RunSummary:
     from models.db import session_scope
 
-    now = _aware(now)
+    now = aware(now)
     today = local_date(now, settings)
     summary = RunSummary()
     with session_scope(engine) as session:

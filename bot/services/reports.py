@@ -9,13 +9,15 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot.services.members import FORGOTTEN
+from bot.domain.pairings import HELPED, State
+from bot.domain.people import FORGOTTEN
+from bot.domain.time import aware
 from models import Feedback, Member, Need, Offer, Pairing, School, Workspace
 
 # A cell starting with one of these is read as a formula by Excel, LibreOffice and Sheets.
@@ -29,16 +31,7 @@ CSV_COLUMNS = (
     "decided_by", "impact_from_need_school", "impact_from_offer_school",
 )
 
-# The order a pairing moves in, so a chart's stacks read left to right.
-STATE_ORDER = ("proposed", "approved", "introduced", "connected", "completed", "declined", "rejected")
-PAIRED = ("approved", "introduced")
 REVIEW_WAIT = timedelta(days=2)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def safe_cell(value) -> str:
@@ -50,7 +43,7 @@ def safe_cell(value) -> str:
 
 
 def _when(moment: datetime | None, zone: ZoneInfo) -> str:
-    moment = _aware(moment)
+    moment = aware(moment)
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
@@ -135,17 +128,16 @@ class NetworkReport:
     def states(self) -> list[str]:
         """The states that occur, in lifecycle order."""
         seen = {s for t in self.by_theme.values() for s in t.pairings}
-        return [s for s in STATE_ORDER if s in seen] + sorted(seen - set(STATE_ORDER))
+        return [s for s in State if s in seen] + sorted(seen - set(State))
 
 
 # A need's furthest pairing decides where it counts.
-_NEED_STAGE = {"completed": 3, "connected": 2, "approved": 1, "introduced": 1}
-HELPED = ("introduced", "connected", "completed")
+_NEED_STAGE = {State.COMPLETED: 3, State.CONNECTED: 2, State.APPROVED: 1, State.INTRODUCED: 1}
 
 
 def network_report(session: Session, workspace: Workspace, now: datetime) -> NetworkReport:
     """The network's counts, by theme, and the average impact from feedback. Names no school."""
-    now = _aware(now)
+    now = aware(now)
     report = NetworkReport(at=now)
     needs = session.exec(select(Need).where(Need.workspace_id == workspace.id)).all()
     offers = session.exec(select(Offer).where(Offer.workspace_id == workspace.id)).all()
@@ -169,9 +161,9 @@ def network_report(session: Session, workspace: Workspace, now: datetime) -> Net
         if pairing.state in HELPED:
             gave.add(offer.school_id)
             received.add(need.school_id)
-        if pairing.state == "proposed":
+        if pairing.state == State.PROPOSED:
             report.waiting_review += 1
-            if now - _aware(pairing.created_at) >= REVIEW_WAIT:
+            if now - aware(pairing.created_at) >= REVIEW_WAIT:
                 report.waiting_review_long += 1
 
     for need in needs:

@@ -26,14 +26,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.domain.errors import InvalidInput
-from bot.services.pairings import LIVE, aware, load_view
+from bot.domain.pairings import AGREED, LIVE, State
+from bot.domain.time import aware
+from bot.services.pairings import load_view
 from models import MatchRound, Need, Offer, Pairing, PairingEvent, School, Workspace, utcnow
 
 log = logging.getLogger(__name__)
 
 TERM = timedelta(weeks=13)
-# States in which two schools really worked together: the engine's history (reciprocity, repeats).
-HAPPENED = ("approved", "introduced", "connected", "completed")
 
 
 def capacity_used(session: Session, workspace: Workspace, now: datetime) -> Counter:
@@ -43,7 +43,7 @@ def capacity_used(session: Session, workspace: Workspace, now: datetime) -> Coun
         select(Pairing.offer_id, func.count())
         .where(
             Pairing.workspace_id == workspace.id,
-            or_(Pairing.state.in_(LIVE), (Pairing.state == "completed") & (Pairing.completed_at >= since)),
+            or_(Pairing.state.in_(LIVE), (Pairing.state == State.COMPLETED) & (Pairing.completed_at >= since)),
         )
         .group_by(Pairing.offer_id)
     ).all()
@@ -73,7 +73,7 @@ def history(session: Session, workspace: Workspace):
     rows = session.exec(
         select(Pairing, Need.school_id, Offer.school_id)
         .join(Need, Need.id == Pairing.need_id).join(Offer, Offer.id == Pairing.offer_id)
-        .where(Pairing.workspace_id == workspace.id, Pairing.state.in_(HAPPENED))
+        .where(Pairing.workspace_id == workspace.id, Pairing.state.in_(AGREED))
     ).all()
     urns = _urns(session, {s for _, a, b in rows for s in (a, b)})
     return [
@@ -145,14 +145,14 @@ def propose_round(
     for proposal in chosen:
         pairing = Pairing(
             workspace_id=workspace.id, round_id=match_round.id, need_id=int(proposal.need_id),
-            offer_id=int(proposal.offer_id), state="proposed", score=float(proposal.score),
+            offer_id=int(proposal.offer_id), state=State.PROPOSED.value, score=float(proposal.score),
             reason=proposal.reason, created_at=now, updated_at=now,
         )
         try:
             with session.begin_nested():
                 session.add(pairing)
                 session.flush()
-                session.add(PairingEvent(pairing_id=pairing.id, from_state=None, to_state="proposed",
+                session.add(PairingEvent(pairing_id=pairing.id, from_state=None, to_state=State.PROPOSED.value,
                                          actor=started_by[:32], at=now, note=f"round {match_round.id}"))
                 session.flush()
         except IntegrityError:  # a concurrent round proposed the same pair a moment ago
@@ -199,7 +199,7 @@ def post_review_cards(engine, messenger, workspace: Workspace, settings) -> dict
         return counts
     with session_scope(engine) as session:
         ids = session.exec(
-            select(Pairing.id).where(Pairing.workspace_id == workspace.id, Pairing.state == "proposed",
+            select(Pairing.id).where(Pairing.workspace_id == workspace.id, Pairing.state == State.PROPOSED,
                                      Pairing.review_ts.is_(None)).order_by(Pairing.id)
         ).all()
     if not settings.review_channel:

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlmodel import select
 
 import bot
-from bot.services.posts import MAX_POST_CHARS
+from bot.domain.posts import MAX_POST_CHARS
 from bot.services.schools import import_schools, read_gias
 from models import School
 from models.db import session_scope
