@@ -63,7 +63,7 @@ def plain_text(blocks: list[dict]) -> str:
 
 
 def run_demo(database_url: str = "sqlite:///demo.db", out=sys.stdout) -> int:
-    from bot.services.digests import compose_digest
+    from bot.delivery.digests import compose_digest
     from bot.services.rounds import propose_round
     from models import Member, Need, Offer, Pairing
 

@@ -25,7 +25,8 @@ def _settings():
 
 
 def _digest(args, out=None) -> int:
-    from bot.services.digests import compose_digest, recipients, send_digests
+    from bot.delivery.digests import compose_digest, send_digests
+    from bot.services.digests import recipients
     from bot.domain.errors import NotFound
     from bot.services.workspaces import installed_workspaces
     from models import utcnow

@@ -27,7 +27,8 @@ def run_round(args, settings=None, messenger=None, out=None) -> int:
 
     from bot.config import SettingsError, load_settings
     from bot.domain.errors import NotFound
-    from bot.services.rounds import post_review_cards, propose_round
+    from bot.delivery.pairings import post_review_cards
+    from bot.services.rounds import propose_round
     from bot.services.workspaces import installed_workspaces
     from models.db import make_engine, session_scope, upgrade
 

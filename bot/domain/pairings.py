@@ -58,5 +58,13 @@ VISIBLE_TO_SCHOOLS = (State.APPROVED, State.INTRODUCED, State.CONNECTED, State.D
 ANSWERS = {"yes": State.CONNECTED, "no": State.DECLINED, "not_yet": State.INTRODUCED}
 # taker: the school with the need; giver: the school with the offer.
 SIDES = ("taker", "giver")
+# "What difference did it make?", 1 to 5: the feedback scale both sides answer on.
+IMPACTS = {
+    1: "Not much yet",
+    2: "A little",
+    3: "Some difference",
+    4: "A real difference",
+    5: "A big difference",
+}
 # Who moved a pairing when nobody clicked (a scheduled job).
 SYSTEM = "collab"

@@ -7,18 +7,39 @@ from __future__ import annotations
 
 import json
 
-from bot.domain.pairings import State
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain.pairings import IMPACTS, State
+from bot.domain.time import aware
 from bot.domain.people import FORGOTTEN
 from bot.messages.common import actions, button, context, divider, escape, option, plain, quote, reply, section
 
-IMPACT_WORDS = {
-    1: "Not much yet",
-    2: "A little",
-    3: "Some difference",
-    4: "A real difference",
-    5: "A big difference",
-}
+IMPACT_WORDS = IMPACTS
 FIRST_STEP = "a 20-minute call this week: reply here with two times that suit you"
+
+
+PAST_TENSE = {
+    "proposed": "proposed", "approved": "approved", "rejected": "rejected", "introduced": "introduced",
+    "connected": "marked as connected", "declined": "marked as not going ahead", "completed": "completed",
+}
+
+
+def when(moment: datetime | None, zone: ZoneInfo | str = "Europe/London") -> str:
+    """`Mon 08:12` in the network's time zone."""
+    if moment is None:
+        return ""
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+    return aware(moment).astimezone(zone).strftime("%a %H:%M")
+
+
+def wrong_state_text(late, zone: ZoneInfo | str = "Europe/London") -> str:
+    """What a late click is told: who got there first and when (``late`` is a services.pairings.WrongState)."""
+    if late.decision:
+        by = "a lead" if late.by == FORGOTTEN else f"<@{late.by}>"
+        return f"Already {late.decision} by {by} at {when(late.at, zone)}: nothing changed."
+    done = PAST_TENSE.get(late.state, late.state)
+    return f"This pairing is already {done} ({when(late.at, zone)}): nothing changed."
 
 
 def one_line(text: str | None, limit: int = 600) -> str:
@@ -73,8 +94,6 @@ def review_card(view) -> tuple[str, list[dict]]:
 
 def decided_card(view, zone) -> tuple[str, list[dict]]:
     """The same card after a decision: no buttons, who decided and when."""
-    from bot.services.pairings import when
-
     p = view.pairing
     by = f"<@{p.decided_by}>" if p.decided_by and p.decided_by != FORGOTTEN else "a lead"
     if p.state == State.REJECTED:

@@ -13,7 +13,7 @@ reference to it and find it again after a restart) that calls :func:`run_job`. A
    ``incomplete`` (Slack was unreachable for some messages) is taken over at once;
 3. skips the period in a school holiday, for digests and nudges (rounds still run: the
    proposals just wait for a lead, and nothing reaches staff until a lead approves one);
-4. sends every message through the outbox (:func:`bot.services.outbox.send_once`) with an
+4. sends every message through the outbox (:func:`bot.delivery.outbox.send_once`) with an
    idempotency key, so a rerun of a period sends only what the last run did not.
 
 APScheduler moves a job's next run time on *before* the job runs, so it never reruns a run
@@ -128,7 +128,7 @@ def _full_day(word: str) -> bool:
 class Runtime:
     settings: Settings
     engine: Engine
-    messenger: object  # bot.services.outbox.Messenger
+    messenger: object  # bot.delivery.outbox.Messenger
 
 
 _runtime: Runtime | None = None
@@ -223,7 +223,8 @@ def installed_workspaces(engine: Engine) -> list[Workspace]:
 
 
 def _round_services():
-    from bot.services.rounds import post_review_cards, propose_round
+    from bot.delivery.pairings import post_review_cards
+    from bot.services.rounds import propose_round
 
     return propose_round, post_review_cards
 
@@ -256,19 +257,20 @@ def _per_workspace(send: Callable) -> Callable:
 
 
 def _digests(engine, messenger, workspace, now, settings):
-    from bot.services.digests import send_digests
+    from bot.delivery.digests import send_digests
 
     return send_digests(engine, messenger, workspace, now, settings)
 
 
 def _reciprocity(engine, messenger, workspace, now, settings):
-    from bot.services.reciprocity import send_reciprocity_invitations
+    from bot.delivery.reciprocity import send_reciprocity_invitations
 
     return send_reciprocity_invitations(engine, messenger, workspace, now, settings)
 
 
 def _expiry(engine, messenger, workspace, now, settings):
-    from bot.services.expiry import expire_unanswered, send_expiry_prompts
+    from bot.services.expiry import expire_unanswered
+    from bot.delivery.expiry import send_expiry_prompts
 
     with session_scope(engine) as session:
         expired = expire_unanswered(session, session.get(Workspace, workspace.id), now, settings)
@@ -279,19 +281,19 @@ def _expiry(engine, messenger, workspace, now, settings):
 
 
 def _review_reminders(engine, messenger, workspace, now, settings):
-    from bot.services.reminders import send_review_reminders
+    from bot.delivery.reminders import send_review_reminders
 
     return send_review_reminders(engine, messenger, workspace, now, settings)
 
 
 def _followups(rt: Runtime, now: datetime, run_key: str, holder: str) -> tuple[bool, str]:
-    from bot.services.followups import send_due_followups
+    from bot.delivery.followups import send_due_followups
 
     return False, f"{send_due_followups(rt.engine, rt.messenger, now, rt.settings)} follow-ups"
 
 
 def _feedback(rt: Runtime, now: datetime, run_key: str, holder: str) -> tuple[bool, str]:
-    from bot.services.followups import send_due_feedback_requests
+    from bot.delivery.followups import send_due_feedback_requests
 
     return False, f"{send_due_feedback_requests(rt.engine, rt.messenger, now, rt.settings)} feedback requests"
 

@@ -16,18 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.messages.digests import digest_message
 from bot.config import Settings
 from bot.domain.pairings import AGREED, CONNECTED, UNDER_WAY, State
 from bot.domain.time import aware
 from bot.services.calendar import half_term_start, iso_week, school_year_start
 from bot.services.matches import pairings_of_school
 from bot.services.members import is_paused
-from bot.services.outbox import Messenger, send_once
-from bot.services.reciprocity import RunSummary, give_receive, helped_pairings
+from bot.services.reciprocity import give_receive, helped_pairings
 from models import Member, Need, Offer, Pairing, School, Workspace
 
 KIND = "digest"
@@ -205,11 +202,6 @@ def digest_facts(session: Session, workspace: Workspace, member: Member, now: da
     return facts
 
 
-def compose_digest(session: Session, workspace: Workspace, member: Member, now: datetime, settings: Settings) -> tuple[str, list[dict]]:
-    """The digest this member would get now: (notification text, blocks). Sends nothing."""
-    return digest_message(digest_facts(session, workspace, member, now, settings), settings)
-
-
 def digest_key(now: datetime, settings: Settings, user_id: str) -> str:
     return f"{KIND}:{iso_week(now, settings)}:{user_id}"
 
@@ -225,29 +217,3 @@ def recipients(session: Session, workspace: Workspace, now: datetime, settings: 
     return chosen
 
 
-def send_digests(engine: Engine, messenger: Messenger, workspace: Workspace, now: datetime, settings: Settings) -> RunSummary:
-    """One digest DM per recipient, each exactly once per ISO week however often this runs."""
-    from bot.services.outbox import sent_message
-    from models.db import session_scope
-
-    now = aware(now)
-    summary = RunSummary()
-    with session_scope(engine) as session:
-        people = [(m.slack_user_id, m.id) for m in recipients(session, workspace, now, settings)]
-    for user_id, member_id in people:
-        key = digest_key(now, settings, user_id)
-        with session_scope(engine) as session:
-            if (done := sent_message(session, key)) is not None and done.status in ("sent", "failed"):
-                summary.add("already_sent" if done.status == "sent" else "failed")
-                continue  # don't compose what the ledger says is settled
-            member = session.get(Member, member_id) if member_id else Member(
-                workspace_id=workspace.id, slack_user_id=user_id, is_lead=True)
-            if member is None:  # left (forget-me) since the list was made
-                continue
-            text, blocks = compose_digest(session, workspace, member, now, settings)
-        outcome = send_once(
-            engine, messenger, key=key, kind=KIND, recipient=user_id, text=text, blocks=blocks,
-            workspace_id=workspace.id,
-        )
-        summary.add(outcome.status)
-    return summary

@@ -14,17 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.messages.digests import expiry_prompt
 from bot.config import Settings
 from bot.domain.time import aware
 from bot.services import posts
 from bot.domain.errors import InvalidInput
 from bot.services.members import is_paused, members_of_school
-from bot.services.outbox import Messenger, send_once
-from bot.services.reciprocity import RunSummary
 from models import Member, Need, Offer, Workspace, utcnow
 
 ANSWER_WEEKS = 2
@@ -95,28 +91,6 @@ def pending_prompts(session: Session, workspace: Workspace, now: datetime, setti
             key = prompt_key(kind, post, settings, "")
             prompts.append(Prompt(kind, post.id, key, users, weeks))
     return prompts
-
-
-def send_expiry_prompts(engine: Engine, messenger: Messenger, workspace: Workspace, now: datetime, settings: Settings) -> RunSummary:
-    """Ask "still needed?" about every open post past its time, once per question per person."""
-    from models.db import session_scope
-
-    now = aware(now)
-    summary = RunSummary()
-    with session_scope(engine) as session:
-        mark_due(session, workspace, now, settings)
-    with session_scope(engine) as session:
-        prompts = pending_prompts(session, workspace, now, settings)
-        messages = []
-        for prompt in prompts:
-            post = session.get(dict(KINDS)[prompt.kind], prompt.post_id)
-            text, blocks = expiry_prompt(prompt.kind, post, prompt.weeks)
-            messages += [(prompt.key + user_id, user_id, text, blocks) for user_id in prompt.recipients]
-    for key, user_id, text, blocks in messages:
-        outcome = send_once(engine, messenger, key=key, kind=KIND, recipient=user_id, text=text, blocks=blocks,
-                            workspace_id=workspace.id)
-        summary.add(outcome.status)
-    return summary
 
 
 def expire_unanswered(session: Session, workspace: Workspace, now: datetime, settings: Settings) -> int:

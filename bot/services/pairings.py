@@ -17,16 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot.domain.errors import CollabError, InvalidInput, NotALead, NotFound
-from bot.domain.pairings import ANSWERS, CONNECTED, DECISIONS, INTRODUCED_OR_LATER, SIDES, SYSTEM, State
-from bot.domain.people import FORGOTTEN
+from bot.domain.pairings import ANSWERS, IMPACTS, CONNECTED, DECISIONS, SIDES, SYSTEM, State
 from bot.domain.time import aware
-from bot.messages.pairings import IMPACT_WORDS
 from bot.services import members
 from bot.services.workspaces import is_lead
 from models import Feedback, Member, Need, Offer, Pairing, PairingEvent, School, Workspace, utcnow
@@ -34,22 +31,9 @@ from models import Feedback, Member, Need, Offer, Pairing, PairingEvent, School,
 NOT_YET_NOTE = "follow-up: not yet"
 MAX_FEEDBACK_CHARS = 2000
 
-PAST_TENSE = {
-    "proposed": "proposed", "approved": "approved", "rejected": "rejected", "introduced": "introduced",
-    "connected": "marked as connected", "declined": "marked as not going ahead", "completed": "completed",
-}
-
-
-def when(moment: datetime | None, zone: ZoneInfo | str = "Europe/London") -> str:
-    """`Mon 08:12` in the network's time zone."""
-    if moment is None:
-        return ""
-    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
-    return aware(moment).astimezone(zone).strftime("%a %H:%M")
-
-
 class WrongState(CollabError):
-    """The pairing has already moved on; nothing was changed. ``describe`` says who moved it and when."""
+    """The pairing has already moved on; nothing was changed. It carries the facts (who moved it, when);
+    bot/messages/pairings.wrong_state_text puts them into words."""
 
     def __init__(self, pairing: Pairing, wanted: str):
         self.pairing = pairing
@@ -60,14 +44,7 @@ class WrongState(CollabError):
         self.decision = (State.REJECTED if pairing.state == State.REJECTED else State.APPROVED) if decision else None
         self.by = pairing.decided_by if decision else None
         self.at = pairing.decided_at if decision else pairing.updated_at
-        super().__init__(self.describe())
-
-    def describe(self, zone: ZoneInfo | str = "Europe/London") -> str:
-        if self.decision:
-            by = "a lead" if self.by == FORGOTTEN else f"<@{self.by}>"
-            return f"Already {self.decision} by {by} at {when(self.at, zone)}: nothing changed."
-        done = PAST_TENSE.get(self.state, self.state)
-        return f"This pairing is already {done} ({when(self.at, zone)}): nothing changed."
+        super().__init__(f"This pairing is already {self.state}: nothing changed.")
 
 
 @dataclass
@@ -199,7 +176,7 @@ def record_feedback(
 ) -> tuple[Pairing, Feedback]:
     """Keep one side's feedback (a second answer from the same school replaces the first);
     when both sides have answered the pairing is completed."""
-    if not isinstance(impact, int) or impact not in IMPACT_WORDS:
+    if not isinstance(impact, int) or impact not in IMPACTS:
         raise InvalidInput("Please choose how much difference it made.")
     now = aware(now or utcnow())
     view = load_view(session, workspace, pairing_id)
@@ -277,78 +254,4 @@ def count_pending(session: Session, workspace: Workspace) -> int:
 # --------------------------------------------------------------------------- Slack-facing steps
 # These send through the outbox (exactly once per key) and the Messenger protocol only.
 
-@dataclass
-class IntroResult:
-    status: str  # sent, already_sent, already_introduced, in_progress, failed, retry_later, no_contact
-    channel: str | None = None
-    error: str | None = None
-    missing: list[str] | None = None
 
-    @property
-    def delivered(self) -> bool:
-        return self.status in ("sent", "already_sent", "already_introduced")
-
-
-def introduce(engine, messenger, workspace: Workspace, pairing_id: int, settings) -> IntroResult:
-    """Open a group DM with both schools' posters and the approving lead, and introduce them.
-
-    Keyed `intro:{pairing_id}`: a double click, a Slack retry or two leads at once send one
-    introduction. A poster who has left is replaced by their school's other members; if a
-    school has nobody left, the lead is told instead and the pairing stays approved.
-    """
-    from bot.messages import pairings as blocks
-    from bot.services.outbox import send_once
-    from models.db import session_scope
-
-    with session_scope(engine) as session:
-        view = load_view(session, workspace, pairing_id)
-        state = view.pairing.state
-        if state in INTRODUCED_OR_LATER:
-            return IntroResult("already_introduced", channel=view.pairing.conversation_id)
-        if state != State.APPROVED:
-            raise WrongState(view.pairing, State.INTRODUCED)
-        who = contacts(session, workspace, view)
-        taker_ids = [m.slack_user_id for m in who["taker"]]
-        giver_ids = [m.slack_user_id for m in who["giver"]]
-        lead = view.pairing.decided_by if view.pairing.decided_by not in (None, FORGOTTEN) else None
-        missing = [school for school, ids in ((view.need_school, taker_ids), (view.offer_school, giver_ids)) if not ids]
-        if missing:
-            problem = blocks.no_contact_text(view, missing)
-        else:
-            text, intro_blocks = blocks.introduction(view, taker_ids, giver_ids, lead)
-    if missing:
-        if lead:
-            send_once(engine, messenger, key=f"intro-missing:{pairing_id}", kind="intro_problem", recipient=lead,
-                      text=problem, workspace_id=workspace.id)
-        return IntroResult("no_contact", missing=[s.name for s in missing])
-    group = sorted(set(taker_ids + giver_ids + ([lead] if lead else [])))
-    outcome = send_once(
-        engine, messenger, key=f"intro:{pairing_id}", kind="introduction", recipient=f"pairing:{pairing_id}",
-        text=text, blocks=intro_blocks, workspace_id=workspace.id, group=group,
-    )
-    if outcome.delivered:
-        with session_scope(engine) as session:
-            try:
-                mark_introduced(session, workspace, pairing_id, outcome.channel, actor=lead or SYSTEM)
-            except WrongState:
-                pass  # someone else recorded it a moment ago
-    return IntroResult(outcome.status, channel=outcome.channel, error=outcome.error)
-
-
-def update_review_card(engine, messenger, workspace: Workspace, pairing_id: int, settings) -> bool:
-    """Show the decision on the review card in place (chat.update); False if there is no card or Slack said no."""
-    from bot.messages import pairings as blocks
-    from bot.services.outbox import PermanentError, TemporaryError
-    from models.db import session_scope
-
-    with session_scope(engine) as session:
-        view = load_view(session, workspace, pairing_id)
-        if not (view.pairing.review_channel and view.pairing.review_ts):
-            return False
-        text, card = blocks.decided_card(view, settings.zone)
-        channel, ts = view.pairing.review_channel, view.pairing.review_ts
-    try:
-        messenger.update(channel, ts, text, card)
-    except (PermanentError, TemporaryError):
-        return False
-    return True

@@ -16,16 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.messages.digests import reciprocity_message
 from bot.config import Settings
 from bot.domain.pairings import HELPED
 from bot.domain.time import aware
 from bot.services.calendar import school_year_start
 from bot.services.members import is_paused, members_of_school
-from bot.services.outbox import Messenger, send_once
 from models import Need, Offer, OutgoingMessage, Pairing, Workspace
 
 NUDGE_GAP = 2
@@ -125,45 +122,4 @@ def due_invitations(session: Session, workspace: Workspace, now: datetime, setti
             due.append(Invitation(school_id, received[school_id], gave, recipients))
     return due
 
-
-@dataclass
-class RunSummary:
-    """What a sending run did, by outcome (sent, already_sent, failed, retry_later, in_progress)."""
-
-    outcomes: dict[str, int] = field(default_factory=dict)
-
-    def add(self, status: str) -> None:
-        self.outcomes[status] = self.outcomes.get(status, 0) + 1
-
-    @property
-    def sent(self) -> int:
-        return self.outcomes.get("sent", 0)
-
-    @property
-    def incomplete(self) -> bool:
-        """Some messages could not be sent now but may go on a rerun (Slack busy, or another sender mid-way)."""
-        return bool(self.outcomes.get("retry_later") or self.outcomes.get("in_progress"))
-
-    def __str__(self) -> str:
-        return ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items())) or "nothing to send"
-
-
-def send_reciprocity_invitations(
-    engine: Engine, messenger: Messenger, workspace: Workspace, now: datetime, settings: Settings,
-) -> RunSummary:
-    from models.db import session_scope
-
-    summary = RunSummary()
-    with session_scope(engine) as session:
-        invitations = due_invitations(session, workspace, now, settings)
-    month = month_key(now, settings)
-    for invitation in invitations:
-        text, blocks = reciprocity_message(invitation.received)
-        for user_id in invitation.recipients:
-            outcome = send_once(
-                engine, messenger, key=f"{key_prefix(workspace, invitation.school_id)}{month}:{user_id}",
-                kind=KIND, recipient=user_id, text=text, blocks=blocks, workspace_id=workspace.id,
-            )
-            summary.add(outcome.status)
-    return summary
 

@@ -28,7 +28,6 @@ from sqlmodel import Session, select
 from bot.domain.errors import InvalidInput
 from bot.domain.pairings import AGREED, LIVE, State
 from bot.domain.time import aware
-from bot.services.pairings import load_view
 from models import MatchRound, Need, Offer, Pairing, PairingEvent, School, Workspace, utcnow
 
 log = logging.getLogger(__name__)
@@ -183,42 +182,3 @@ def _assign(candidates, capacity: dict[int, int], decimals: int):
 
 # --------------------------------------------------------------------------- review cards
 
-def post_review_cards(engine, messenger, workspace: Workspace, settings) -> dict:
-    """Post a review card for every proposed pairing that has none yet; remember where it is.
-
-    Keyed `review:{pairing_id}` in the outbox, so a rerun or a crash halfway never posts a card twice.
-    Returns counts: {"posted": n, "failed": n, "waiting": n} (+ "no_channel": n when
-    COLLAB_REVIEW_CHANNEL is unset: nothing is posted and nothing raised, so a scheduled round still runs).
-    """
-    from bot.messages.pairings import review_card
-    from bot.services.outbox import send_once
-    from models.db import session_scope
-
-    counts = {"posted": 0, "failed": 0, "waiting": 0}
-    if workspace.uninstalled_at is not None:
-        return counts
-    with session_scope(engine) as session:
-        ids = session.exec(
-            select(Pairing.id).where(Pairing.workspace_id == workspace.id, Pairing.state == State.PROPOSED,
-                                     Pairing.review_ts.is_(None)).order_by(Pairing.id)
-        ).all()
-    if not settings.review_channel:
-        # Nowhere to post: the proposals keep (no review_ts) and get cards once the channel is set.
-        log.warning("COLLAB_REVIEW_CHANNEL is not set: %d review card(s) not posted", len(ids))
-        counts["no_channel"] = len(ids)
-        return counts
-    for pairing_id in ids:
-        with session_scope(engine) as session:
-            text, blocks = review_card(load_view(session, workspace, pairing_id))
-        outcome = send_once(engine, messenger, key=f"review:{pairing_id}", kind="review_card",
-                            recipient=settings.review_channel, text=text, blocks=blocks, workspace_id=workspace.id)
-        if outcome.delivered and outcome.ts:
-            with session_scope(engine) as session:
-                pairing = session.get(Pairing, pairing_id)
-                pairing.review_channel, pairing.review_ts = outcome.channel, outcome.ts
-            counts["posted"] += 1
-        elif outcome.status == "failed":
-            counts["failed"] += 1
-        else:
-            counts["waiting"] += 1
-    return counts

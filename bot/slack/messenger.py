@@ -6,7 +6,7 @@ from typing import Sequence
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.services.outbox import PermanentError, TemporaryError
+from bot.delivery.outbox import PermanentError, TemporaryError
 
 # Errors that will be the same however often we try.
 PERMANENT = {

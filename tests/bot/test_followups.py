@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.slack.app import make_client
 from bot.slack.messenger import SlackMessenger
 from bot.services import members, pairings, rounds
-from bot.services.followups import send_due_feedback_requests, send_due_followups
+from bot.delivery.followups import send_due_feedback_requests, send_due_followups
 from models import Feedback, OutgoingMessage, Pairing
 from models.db import session_scope
 from tests.bot.conftest import LEAD

@@ -12,6 +12,7 @@ from bot.slack.app import make_client
 from bot.cli.rounds import add_round_command, run_round
 from bot.config import Settings, SettingsError
 from bot.slack.messenger import SlackMessenger
+from bot.delivery import pairings as pairing_delivery
 from bot.services import members, pairings, rounds
 from models import Pairing
 from models.db import session_scope
@@ -31,7 +32,7 @@ def test_a_poster_who_left_is_replaced_by_their_schools_other_members(slack, eng
     with session_scope(engine) as session:
         members.join(session, ws, COLLEAGUE, "126013")
         members.forget_me(session, ws, net.COLGATE)
-    result = pairings.introduce(engine, SlackMessenger(make_client(settings)), ws, pid, settings)
+    result = pairing_delivery.introduce(engine, SlackMessenger(make_client(settings)), ws, pid, settings)
     assert result.status == "sent"
     [opened] = slack.calls_to("conversations.open")
     assert sorted(opened.params["users"].split(",")) == sorted([COLLEAGUE, net.HINCHLEY, LEAD])
@@ -45,8 +46,8 @@ def test_when_a_school_has_nobody_left_the_lead_is_told_and_the_pairing_waits(sl
     with session_scope(engine) as session:
         members.forget_me(session, ws, net.COLGATE)
     messenger = SlackMessenger(make_client(settings))
-    assert pairings.introduce(engine, messenger, ws, pid, settings).status == "no_contact"
-    assert pairings.introduce(engine, messenger, ws, pid, settings).status == "no_contact"
+    assert pairing_delivery.introduce(engine, messenger, ws, pid, settings).status == "no_contact"
+    assert pairing_delivery.introduce(engine, messenger, ws, pid, settings).status == "no_contact"
     [told] = slack.calls_to("chat.postMessage")  # once, however often it is tried
     assert told.params["channel"] == LEAD and "nobody from Colgate Primary School" in told.params["text"]
     assert slack.calls_to("conversations.open") == []
@@ -63,7 +64,7 @@ def test_intro_escapes_what_people_typed(slack, engine, schools, settings):
         rounds.propose_round(session, ws, settings)
         [pairing] = session.exec(select(Pairing)).all()
         pairings.approve(session, ws, pairing.id, LEAD, leads=settings.leads)
-    pairings.introduce(engine, SlackMessenger(make_client(settings)), ws, pairing.id, settings)
+    pairing_delivery.introduce(engine, SlackMessenger(make_client(settings)), ws, pairing.id, settings)
     [intro] = slack.calls_to("chat.postMessage")
     shown = json.dumps(intro.json("blocks"))
     assert "<!everyone>" not in shown and "<@U0BOSS0001>" not in shown and "&lt;!everyone&gt;" in shown

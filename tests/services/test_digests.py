@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from bot.services.digests import compose_digest, send_digests
+from bot.delivery.digests import compose_digest, send_digests
 from models import Member
 from models.db import session_scope
 from tests.support.rhythm import LEAD, ledger, messenger_for, posted_to, settings_for, utc

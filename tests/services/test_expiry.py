@@ -7,6 +7,7 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import select
 
+from bot.delivery import expiry as expiry_delivery
 from bot.services import expiry, posts
 from bot.domain.errors import InvalidInput, NotFound
 from models import Member, Need, Offer
@@ -28,7 +29,7 @@ def net(engine):
 
 def prompts(engine, net, settings, at):
     with freeze_time(at):
-        return expiry.send_expiry_prompts(engine, messenger_for(settings), net.workspace(), at, settings)
+        return expiry_delivery.send_expiry_prompts(engine, messenger_for(settings), net.workspace(), at, settings)
 
 
 def expire(engine, net, settings, at) -> int:

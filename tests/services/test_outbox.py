@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from bot.slack.app import make_client
 from bot.config import Settings
 from bot.slack.messenger import SlackMessenger
-from bot.services.outbox import send_once
+from bot.delivery.outbox import send_once
 from models import OutgoingMessage
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlmodel import select
 
+from bot.messages.pairings import wrong_state_text
 from bot.config import Settings
 from bot.services import members, pairings, rounds
 from bot.domain.errors import NotALead, NotFound
@@ -55,7 +56,7 @@ def test_wrong_state_changes_nothing_and_says_who_decided(engine, proposed):
     act(engine, pairings.approve, proposed, LEAD, NOW, leads=LEADS)
     with pytest.raises(pairings.WrongState) as late:
         act(engine, pairings.reject, proposed, OTHER_LEAD, NOW, "no", leads=LEADS)
-    assert late.value.describe("Europe/London") == f"Already approved by <@{LEAD}> at Mon 08:12: nothing changed."
+    assert wrong_state_text(late.value, "Europe/London") == f"Already approved by <@{LEAD}> at Mon 08:12: nothing changed."
     with pytest.raises(pairings.WrongState):
         act(engine, pairings.record_followup_answer, proposed, net.COLGATE, "yes", NOW)  # not introduced yet
     with pytest.raises(pairings.WrongState):

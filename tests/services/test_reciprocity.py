@@ -6,7 +6,8 @@ from datetime import timedelta
 from freezegun import freeze_time
 
 from bot.services.calendar import school_year_start
-from bot.services.reciprocity import give_receive, send_reciprocity_invitations
+from bot.delivery.reciprocity import send_reciprocity_invitations
+from bot.services.reciprocity import give_receive
 from models.db import session_scope
 from tests.support.rhythm import Network, all_text, ledger, messenger_for, posted_to, utc
 

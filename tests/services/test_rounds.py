@@ -7,6 +7,7 @@ import pytest
 from sqlmodel import select
 
 from bot.config import Settings
+from bot.delivery import pairings as pairing_delivery
 from bot.services import pairings, rounds
 from models import MatchRound, Pairing, PairingEvent
 from models.db import session_scope
@@ -129,8 +130,8 @@ def test_post_review_cards_posts_once_and_remembers_where(engine):
     run_round(engine)
     ws = net.workspace(engine)
     messenger = Recorder()
-    assert rounds.post_review_cards(engine, messenger, ws, SETTINGS)["posted"] == 1
-    assert rounds.post_review_cards(engine, messenger, ws, SETTINGS)["posted"] == 0
+    assert pairing_delivery.post_review_cards(engine, messenger, ws, SETTINGS)["posted"] == 1
+    assert pairing_delivery.post_review_cards(engine, messenger, ws, SETTINGS)["posted"] == 0
     [(channel, text, blocks)] = messenger.posts
     assert channel == "C0REVIEW01"
     shown = "\n".join(b.get("text", {}).get("text", "") for b in blocks if b["type"] == "section")
@@ -152,7 +153,7 @@ def test_review_card_escapes_user_text(engine):
     net.offer(engine, net.HINCHLEY, "<!here> persistent absence calling <https://evil.example|click>", theme="attendance")
     run_round(engine)
     messenger = Recorder()
-    rounds.post_review_cards(engine, messenger, net.workspace(engine), SETTINGS)
+    pairing_delivery.post_review_cards(engine, messenger, net.workspace(engine), SETTINGS)
     [(_, text, blocks)] = messenger.posts
     shown = text + json_dump(blocks)
     for raw in ("<!channel>", "<!here>", "<@U0BOSS0001>", "<https://evil"):
@@ -179,6 +180,6 @@ def test_without_a_review_channel_cards_wait_and_nothing_is_lost(engine):
     run_round(engine)
     ws = net.workspace(engine)
     messenger = Recorder()
-    counts = rounds.post_review_cards(engine, messenger, ws, Settings())
+    counts = pairing_delivery.post_review_cards(engine, messenger, ws, Settings())
     assert counts["no_channel"] == 1 and messenger.posts == []
-    assert rounds.post_review_cards(engine, messenger, ws, SETTINGS)["posted"] == 1
+    assert pairing_delivery.post_review_cards(engine, messenger, ws, SETTINGS)["posted"] == 1

@@ -13,7 +13,9 @@ from bot.messages import pairings as views
 from bot.slack.listeners import events
 from bot.slack.listeners.later import ack_first
 from bot.slack.messenger import SlackMessenger
-from bot.services import followups, pairings
+from bot.delivery import followups as followup_delivery
+from bot.delivery import pairings as pairing_delivery
+from bot.services import pairings
 from bot.domain.errors import CollabError, NotALead
 from bot.services.workspaces import is_lead
 from models import utcnow
@@ -76,7 +78,7 @@ def pairing_approve(body, context, client, respond) -> None:
         with deps.unit(team_id) as (session, workspace):
             pairings.approve(session, workspace, pairing_id, user_id, utcnow(), leads=deps.settings.leads)
     except pairings.WrongState as late:
-        tell(body, client, respond, late.describe(deps.settings.zone))
+        tell(body, client, respond, views.wrong_state_text(late, deps.settings.zone))
         if late.state != "approved":
             return
         # Approved but perhaps not introduced (a crash, or the other click is still sending): finish the job.
@@ -88,14 +90,14 @@ def pairing_approve(body, context, client, respond) -> None:
     except CollabError as problem:
         tell(body, client, respond, str(problem))
         return
-    pairings.update_review_card(deps.engine, messenger, workspace, pairing_id, deps.settings)
+    pairing_delivery.update_review_card(deps.engine, messenger, workspace, pairing_id, deps.settings)
     _introduce(deps, messenger, workspace, pairing_id, body, client, respond)
     _refresh_home(body, context, client)
 
 
 def _introduce(deps, messenger, workspace, pairing_id, body, client, respond, quiet: bool = False) -> None:
     try:
-        result = pairings.introduce(deps.engine, messenger, workspace, pairing_id, deps.settings)
+        result = pairing_delivery.introduce(deps.engine, messenger, workspace, pairing_id, deps.settings)
     except CollabError as problem:
         if not quiet:
             tell(body, client, respond, str(problem))
@@ -128,7 +130,7 @@ def pairing_reject(body, context, client, respond) -> None:
             modal = views.reject_modal(view, body.get("channel", {}).get("id", ""),
                                        body.get("container", {}).get("message_ts", ""))
     except pairings.WrongState as late:
-        tell(body, client, respond, late.describe(deps.settings.zone))
+        tell(body, client, respond, views.wrong_state_text(late, deps.settings.zone))
         return
     except CollabError as problem:
         tell(body, client, respond, str(problem))
@@ -145,7 +147,7 @@ def followup_answer(body, context, client, respond) -> None:
         with deps.unit(body["team"]["id"]) as (session, workspace):
             pairing = pairings.record_followup_answer(session, workspace, pairing_id, body["user"]["id"], answer, utcnow())
     except pairings.WrongState as late:
-        done = pairings.PAST_TENSE.get(late.state, late.state)
+        done = views.PAST_TENSE.get(late.state, late.state)
         tell(body, client, respond, f"Thanks: this pairing was already {done}, so nothing changed.")
         return
     except CollabError as problem:
@@ -156,7 +158,7 @@ def followup_answer(body, context, client, respond) -> None:
     except Exception:
         log.warning("could not update the follow-up message")
     if pairing.state == "declined":
-        followups.tell_lead_it_did_not_happen(deps.engine, SlackMessenger(client), workspace, pairing_id)
+        followup_delivery.tell_lead_it_did_not_happen(deps.engine, SlackMessenger(client), workspace, pairing_id)
 
 
 def feedback_open(body, context, client, respond) -> None:
@@ -171,7 +173,7 @@ def feedback_open(body, context, client, respond) -> None:
             modal = views.feedback_modal(pairing_id, view.other_school(side), body.get("channel", {}).get("id", ""),
                                          body.get("container", {}).get("message_ts", ""))
     except pairings.WrongState as late:
-        tell(body, client, respond, late.describe(deps.settings.zone))
+        tell(body, client, respond, views.wrong_state_text(late, deps.settings.zone))
         return
     except CollabError as problem:
         tell(body, client, respond, str(problem))

@@ -8,6 +8,7 @@ from bot.messages.common import reply
 from bot.config import SettingsError
 from bot.slack.listeners.invocation import Invocation
 from bot.slack.messenger import SlackMessenger
+from bot.delivery import pairings as pairing_delivery
 from bot.services import pairings, rounds
 from bot.domain.errors import CollabError
 
@@ -28,7 +29,7 @@ def _run_round(inv: Invocation) -> None:
             raise SettingsError("COLLAB_REVIEW_CHANNEL is not set, so there is nowhere to post review cards.")
         with inv.unit() as (session, workspace):
             match_round = rounds.propose_round(session, workspace, settings, started_by=inv.user_id)
-        counts = rounds.post_review_cards(inv.deps.engine, SlackMessenger(inv.client), workspace, settings)
+        counts = pairing_delivery.post_review_cards(inv.deps.engine, SlackMessenger(inv.client), workspace, settings)
         text = views.round_summary(match_round, counts["posted"], counts["failed"], settings.review_channel)
     except (CollabError, SettingsError) as problem:
         text = f":warning: The round didn't run: {problem}"

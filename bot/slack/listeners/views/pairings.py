@@ -7,6 +7,7 @@ import logging
 from bot.messages import pairings as views
 from bot.slack.listeners.views.posts import field
 from bot.slack.messenger import SlackMessenger
+from bot.delivery import pairings as pairing_delivery
 from bot.services import pairings
 from bot.domain.errors import CollabError
 from models import utcnow
@@ -37,13 +38,13 @@ def reject_modal(ack, body, view, context, client) -> None:
             pairings.reject(session, workspace, pairing_id, body["user"]["id"], utcnow(), field(view, "reason"),
                             leads=deps.settings.leads)
     except pairings.WrongState as late:
-        ack(response_action="errors", errors={"reason": late.describe(deps.settings.zone)[:150]})
+        ack(response_action="errors", errors={"reason": views.wrong_state_text(late, deps.settings.zone)[:150]})
         return
     except CollabError as problem:
         ack(response_action="errors", errors={"reason": str(problem)[:150]})
         return
     ack()
-    deps.after_ack(pairings.update_review_card, deps.engine, SlackMessenger(client), workspace, pairing_id, deps.settings)
+    deps.after_ack(pairing_delivery.update_review_card, deps.engine, SlackMessenger(client), workspace, pairing_id, deps.settings)
 
 
 def feedback_modal(ack, body, view, context) -> None:
@@ -61,7 +62,7 @@ def feedback_modal(ack, body, view, context) -> None:
             pairings.record_feedback(session, workspace, pairing_id, body["user"]["id"], int(raw),
                                      field(view, "what_changed") or "", field(view, "comment") or "", utcnow())
     except pairings.WrongState as late:
-        ack(response_action="errors", errors={"impact": late.describe(deps.settings.zone)[:150]})
+        ack(response_action="errors", errors={"impact": views.wrong_state_text(late, deps.settings.zone)[:150]})
         return
     except CollabError as problem:
         ack(response_action="errors", errors={"impact": str(problem)[:150]})
