@@ -3,7 +3,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from models.db import current_revision, make_engine, upgrade
+from models.db import alembic_config, current_revision, make_engine, upgrade
 from models.tables import SQLModel
 
 
@@ -24,6 +24,31 @@ def test_upgrade_is_idempotent(engine):
     before = current_revision(engine)
     upgrade(engine)
     assert current_revision(engine) == before
+
+
+def test_the_history_is_one_line_and_every_step_goes_down_and_up(tmp_path):
+    """Two branches adding migrations at once would leave two heads (and `db upgrade` would refuse);
+    a downgrade that does not undo its upgrade leaves a schema the models no longer describe."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'steps.db'}")
+    config = alembic_config(engine)
+    script = ScriptDirectory.from_config(config)
+    assert len(script.get_heads()) == 1, script.get_heads()
+    steps = [r.revision for r in reversed(list(script.walk_revisions()))]
+    for revision in steps:
+        command.upgrade(config, revision)
+        assert current_revision(engine) == revision
+    for revision in reversed(steps):
+        command.downgrade(config, "-1")
+        assert revision not in (current_revision(engine) or "")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade(engine)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+    engine.dispose()
 
 
 def test_a_fresh_sqlite_file_is_created_from_nothing(tmp_path):

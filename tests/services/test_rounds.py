@@ -168,11 +168,20 @@ def json_dump(blocks):
 
 
 def test_weights_from_settings_reach_the_engine(engine):
+    """A weight set in the environment changes the round; a misspelt one is a clear error, not a crash."""
+    from bot.domain.errors import InvalidInput
+
     net.network(engine)
-    with pytest.raises(Exception, match="weight"):
-        ws = net.workspace(engine)
-        with session_scope(engine) as session:
+    ws = net.workspace(engine)
+    with session_scope(engine) as session:
+        with pytest.raises(InvalidInput, match="unknown weight 'nonsense'"):
             rounds.propose_round(session, ws, Settings(review_channel="C1", weights={"nonsense": 1.0}))
+    with session_scope(engine) as session:
+        strict = rounds.propose_round(session, ws, Settings(review_channel="C1", weights={"min_relevance": 1.0}))
+        assert strict.proposals == 0
+        session.rollback()
+    with session_scope(engine) as session:
+        assert rounds.propose_round(session, ws, Settings(review_channel="C1")).proposals == 1
 
 
 def test_without_a_review_channel_cards_wait_and_nothing_is_lost(engine):
