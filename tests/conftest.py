@@ -93,3 +93,18 @@ def slack():
 
     with SlackStub() as stub:
         yield stub
+
+
+# The three tiers of docs/architecture.md, by where a test lives, so `-m unit` runs the fast ones alone.
+TIERS = (
+    ("e2e", ("tests/bot/", "tests/faults/", "tests/security/", "tests/deploy/", "tests/test_demo.py", "tests/test_serve")),
+    ("integration", ("tests/services/", "tests/test_migrations.py", "tests/test_clock.py", "tests/test_cli_rhythm.py")),
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    root = str(config.rootpath) + "/"
+    for item in items:
+        where = str(item.path).replace(root, "", 1)
+        tier = next((name for name, places in TIERS if where.startswith(places)), "unit")
+        item.add_marker(tier)
