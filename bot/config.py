@@ -30,6 +30,11 @@ class Settings:
     digest_cron: str = "mon 08:00"
     followups_cron: str = "daily 09:00"
     weights: dict = field(default_factory=dict)
+    # The web server (collab serve): port, worker processes, threads per worker; and the log level.
+    port: int = 3000
+    web_concurrency: int = 2
+    threads: int = 2
+    log_level: str = "INFO"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -108,4 +113,17 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         digest_cron=env.get("COLLAB_DIGEST_AT", "").strip() or "mon 08:00",
         followups_cron=env.get("COLLAB_FOLLOWUPS_AT", "").strip() or "daily 09:00",
         weights=_weights(env),
+        port=_int(env, "PORT", 3000),
+        web_concurrency=_int(env, "WEB_CONCURRENCY", 2),
+        threads=_int(env, "COLLAB_THREADS", 2),
+        log_level=_log_level(env),
     )
+
+
+def _log_level(env: dict) -> str:
+    import logging
+
+    level = env.get("COLLAB_LOG_LEVEL", "").strip().upper() or "INFO"
+    if level not in logging.getLevelNamesMapping():
+        raise SettingsError(f"COLLAB_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    return level

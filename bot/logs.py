@@ -27,10 +27,9 @@ class RedactingFilter(logging.Filter):
 
 
 def configure(level: int | str | None = None) -> None:
-    """Everything goes through the redacting handler; COLLAB_LOG_LEVEL=DEBUG for more detail, still redacted."""
-    import os
-
-    level = level or os.environ.get("COLLAB_LOG_LEVEL", "").strip().upper() or logging.INFO
+    """Everything goes through the redacting handler; COLLAB_LOG_LEVEL=DEBUG (Settings.log_level) for more
+    detail, still redacted."""
+    level = level or logging.INFO
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())

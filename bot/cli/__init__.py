@@ -51,8 +51,6 @@ def _settings():
 
 
 def _serve(args) -> int:
-    import os
-
     settings = _settings()
     if args.socket_mode:
         from bot.web.server import serve_socket_mode
@@ -61,7 +59,7 @@ def _serve(args) -> int:
         return 0
     from bot.web.server import serve_http
 
-    port = args.port or int(os.environ.get("PORT", "3000"))
+    port = args.port or settings.port
     serve_http(settings, port, host=args.host, workers=args.workers, threads=args.threads)
     return 0
 
@@ -73,11 +71,12 @@ def _demo(args) -> int:
 
 
 def _db_upgrade(args) -> int:
-    from models.db import current_revision, make_engine, upgrade
+    from bot.bootstrap import build
+    from models.db import current_revision
 
-    engine = make_engine(_settings().database_url)
-    upgrade(engine)
-    print(f"Database is at migration {current_revision(engine)} ({engine.url.render_as_string(hide_password=True)}).")
+    with build(_settings(), migrate=True) as collab:
+        engine = collab.engine
+        print(f"Database is at migration {current_revision(engine)} ({engine.url.render_as_string(hide_password=True)}).")
     return 0
 
 

@@ -97,5 +97,5 @@ def _clock(args, out=None) -> int:
         return 0
     from bot.logs import configure
 
-    configure()  # tokens and personal data are redacted from the clock's logs too
+    configure(settings.log_level)  # tokens and personal data are redacted from the clock's logs too
     return clock.run_clock(settings)

@@ -25,26 +25,21 @@ def add_round_command(subparsers) -> argparse.ArgumentParser:
 def run_round(args, settings=None, messenger=None, out=None) -> int:
     import sys
 
+    from bot.bootstrap import build
     from bot.config import SettingsError, load_settings
     from bot.domain.errors import NotFound
     from bot.delivery.pairings import post_review_cards
     from bot.services.rounds import propose_round
     from bot.services.workspaces import installed_workspaces
-    from models.db import make_engine, session_scope, upgrade
+    from models.db import session_scope
 
     out = out or sys.stdout
     settings = settings or load_settings()
     settings.require("SLACK_BOT_TOKEN")
     if not settings.review_channel:
         raise SettingsError("COLLAB_REVIEW_CHANNEL is not set (see .env.example)")
-    engine = make_engine(args.database_url or settings.database_url)
-    try:
-        upgrade(engine)
-        if messenger is None:
-            from bot.slack.app import make_client
-            from bot.slack.messenger import SlackMessenger
-
-            messenger = SlackMessenger(make_client(settings))
+    with build(settings, database_url=args.database_url, migrate=True, messenger=messenger) as collab:
+        engine, messenger = collab.engine, collab.messenger
         with session_scope(engine) as session:
             workspaces = installed_workspaces(session, args.team)
         if not workspaces:
@@ -60,6 +55,4 @@ def run_round(args, settings=None, messenger=None, out=None) -> int:
                   f"offers with room; {match_round.proposals} new pairings; {counts['posted']} review cards posted"
                   + (f", {counts['failed']} failed" if counts["failed"] else "")
                   + (f", {counts['waiting']} to retry" if counts["waiting"] else "") + ".", file=out)
-    finally:
-        engine.dispose()
     return 0

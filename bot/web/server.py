@@ -1,7 +1,6 @@
 """`collab serve`: gunicorn (a production server, not Bolt's development one), or Socket Mode."""
 from __future__ import annotations
 
-import os
 
 from gunicorn.app.base import BaseApplication
 
@@ -20,14 +19,14 @@ class CollabServer(BaseApplication):
 
     def load(self):
         # Each worker makes its own engine after the fork: connections must not cross processes.
+        from bot.bootstrap import build
         from bot.logs import configure
-        from models.db import make_engine
         from bot.web.wsgi import create_wsgi_app
 
-        configure()
-        engine = make_engine(self.settings.database_url)
-        _warm_up(engine, self.cfg.threads)
-        return create_wsgi_app(self.settings, engine)
+        configure(self.settings.log_level)
+        collab = build(self.settings)
+        _warm_up(collab.engine, self.cfg.threads)
+        return create_wsgi_app(collab.settings, collab.engine)
 
 
 def _warm_up(engine, connections: int) -> None:
@@ -45,12 +44,12 @@ def _warm_up(engine, connections: int) -> None:
 def serve_http(settings: Settings, port: int, host: str = "0.0.0.0", workers: int | None = None,
                threads: int | None = None) -> None:
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    workers = workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
+    workers = workers or settings.web_concurrency
     # Few threads per worker: each request is a handful of short database round trips, and with many
     # threads they queue for the GIL after every one of them (p99 under bench/load.py, PostgreSQL:
     # 16 threads 393 ms, 8: 379, 4: 340, 2: 238-325, 1: 253). Slack calls never hold these threads:
     # they run after the acknowledgement on the worker's own executor (deps.after_ack).
-    threads = threads or int(os.environ.get("COLLAB_THREADS", "2"))
+    threads = threads or settings.threads
     CollabServer(settings, {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -71,9 +70,10 @@ def serve_socket_mode(settings: Settings) -> None:
     settings.require("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.slack.app import create_app
+    from bot.bootstrap import build
     from bot.logs import configure
-    from models.db import make_engine
+    from bot.slack.app import create_app
 
-    configure()
-    SocketModeHandler(create_app(settings, make_engine(settings.database_url)), settings.slack_app_token).start()
+    configure(settings.log_level)
+    collab = build(settings)
+    SocketModeHandler(create_app(collab.settings, collab.engine), settings.slack_app_token).start()
