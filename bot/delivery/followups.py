@@ -17,11 +17,16 @@ from models import Feedback, Pairing, Workspace
 from models.db import session_scope
 
 
+
+def _due(engine, state, since, before):
+    with session_scope(engine) as session:
+        return due_pairings(session, state, since, before)
+
 def send_due_followups(engine, messenger, now: datetime, settings) -> int:
     """Ask both sides of every pairing introduced a week ago (or "not yet" a week ago). Returns messages sent."""
     now = aware(now)
     sent = 0
-    for workspace, ids in due_pairings(engine, State.INTRODUCED, Pairing.introduced_at, now - FOLLOWUP_AFTER):
+    for workspace, ids in _due(engine, State.INTRODUCED, Pairing.introduced_at, now - FOLLOWUP_AFTER):
         for pairing_id in ids:
             messages = []
             with session_scope(engine) as session:
@@ -48,7 +53,7 @@ def send_due_feedback_requests(engine, messenger, now: datetime, settings) -> in
     Returns messages sent."""
     now = aware(now)
     sent = 0
-    for workspace, ids in due_pairings(engine, State.CONNECTED, Pairing.connected_at, now - FEEDBACK_AFTER):
+    for workspace, ids in _due(engine, State.CONNECTED, Pairing.connected_at, now - FEEDBACK_AFTER):
         for pairing_id in ids:
             messages, waiting = [], []
             with session_scope(engine) as session:

@@ -1,10 +1,9 @@
 """The weekly digest: one DM per person, about their school's week and the network's.
 
-``compose_digest`` is pure (it reads the database and sends nothing) so the demo, the
-command line and the scheduler all show the same words. ``send_digests`` sends one per
-member who has not paused (people without a school only if they are leads) through the
-outbox, keyed ``digest:{ISO week in the network's time zone}:{Slack user id}``, so a rerun
-of a crashed run, or a second clock, never sends anyone two digests in a week.
+``digest_facts`` reads the database and returns facts; bot/messages/digests.py words them and
+bot/delivery/digests.py sends one per member who has not paused (people without a school only
+if they are leads) through the outbox, keyed ``digest:{ISO week in the network's time zone}:{Slack
+user id}``, so a rerun of a crashed run, or a second clock, never sends anyone two digests in a week.
 
 What a school sees is about itself and never compares it with another school: its new
 pairings and introductions, its needs still waiting and why, what it has given and received

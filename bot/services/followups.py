@@ -9,14 +9,14 @@
   went out.
 * Someone paused gets nothing until they resume; what they missed is sent on the first run after.
 
-The scheduler calls `send_due_followups` and `send_due_feedback_requests` once a day.
+This module says what is due; bot/delivery/followups.py sends it (the scheduler runs it once a day).
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.domain.time import aware
 from bot.services.pairings import (
@@ -24,7 +24,6 @@ from bot.services.pairings import (
 )
 from bot.services.workspaces import installed_workspaces
 from models import Pairing, Workspace
-from models.db import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +32,16 @@ FEEDBACK_AFTER = timedelta(days=28)
 COMPLETE_AFTER_REQUEST = timedelta(days=14)
 
 
-def due_pairings(engine, state: str, since, before: datetime) -> list[tuple[Workspace, list[int]]]:
+def due_pairings(session: Session, state: str, since, before: datetime) -> list[tuple[Workspace, list[int]]]:
     """Per installed workspace, its pairings in `state` whose `since` moment is no later than `before`."""
-    with session_scope(engine) as session:
-        return [
-            (workspace, list(session.exec(
-                select(Pairing.id)
-                .where(Pairing.workspace_id == workspace.id, Pairing.state == state, since <= before)
-                .order_by(Pairing.id)
-            ).all()))
-            for workspace in installed_workspaces(session)
-        ]
+    return [
+        (workspace, list(session.exec(
+            select(Pairing.id)
+            .where(Pairing.workspace_id == workspace.id, Pairing.state == state, since <= before)
+            .order_by(Pairing.id)
+        ).all()))
+        for workspace in installed_workspaces(session)
+    ]
 
 
 def followup_round(session, pairing: Pairing) -> tuple[int, datetime]:

@@ -56,10 +56,6 @@ def give_receive(session: Session, workspace: Workspace, school_id: int, since: 
     return given, received
 
 
-def this_year(session: Session, workspace: Workspace, school_id: int, now: datetime, settings: Settings) -> tuple[int, int]:
-    return give_receive(session, workspace, school_id, school_year_start(now, settings))
-
-
 def has_open_offer(session: Session, workspace: Workspace, school_id: int) -> bool:
     return session.exec(
         select(Offer.id).where(
