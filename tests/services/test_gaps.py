@@ -1,0 +1,31 @@
+"""The network's gaps: themes where needs outnumber the places offered, counted on what is live now."""
+from __future__ import annotations
+
+from models import utcnow
+from models.db import session_scope
+from tests.support import network as net
+from bot.services.gaps import network_gaps
+
+
+def gaps(engine):
+    with session_scope(engine) as session:
+        return [(g.theme, g.needs, g.places) for g in network_gaps(session, net.workspace(engine), utcnow(), limit=None)]
+
+
+def test_a_theme_with_more_needs_than_places_is_a_gap_and_a_covered_one_is_not(engine):
+    net.network(engine)  # one absence need, one absence offer with one place
+    assert gaps(engine) == []
+    net.need(engine, net.STMARY, net.PHONICS_NEED, theme="reading")
+    net.need(engine, net.STMARYRC, "phonics catch-up for pupils in Year 2 who fell behind", theme="reading")
+    net.offer(engine, net.HINCHLEY, net.PHONICS_OFFER, capacity=1, theme="reading")
+    net.need(engine, net.STMARY, "our pupils' attendance on Fridays is poor, we want ideas", theme="attendance")
+    assert gaps(engine) == [("attendance", 2, 1), ("reading", 2, 1)]
+
+
+def test_more_places_cover_the_needs_and_the_widest_gap_comes_first(engine):
+    net.network(engine)
+    for user in (net.STMARY, net.STMARYRC, net.HINCHLEY):
+        net.need(engine, user, "we need help with the teaching of early reading and phonics", theme="reading")
+    net.offer(engine, net.COLGATE, "we have spare places on our attendance training", capacity=3, theme="attendance")
+    net.need(engine, net.STMARY, "help with SEND provision for autistic pupils in mainstream", theme="send")
+    assert gaps(engine) == [("reading", 3, 0), ("send", 1, 0)]
