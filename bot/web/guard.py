@@ -58,6 +58,11 @@ class Refused(Exception):
         self.status = status
 
 
+NUL_REPLY = ("I couldn't read that: it holds a NUL character, which can't be typed or stored, so nothing "
+             "was saved. Here is what you typed without it, to send again:")
+NUL_FIELD = "This holds a NUL character, which can't be stored. Please retype it; nothing was saved."
+
+
 @dataclass
 class SlackRequest:
     """What the guard learned about a signed request: enough to answer a person politely if the
@@ -70,6 +75,33 @@ class SlackRequest:
     user_id: str | None = None
     channel_id: str | None = None
     input_blocks: list[str] = field(default_factory=list)
+
+
+class Unreadable(Exception):
+    """Signed, from a person, and shaped like Slack's, but holding a NUL (PostgreSQL cannot store
+    one, and nobody types one): answered with a clear message instead of reaching a listener."""
+
+    def __init__(self, request: SlackRequest, block_id: str | None = None):
+        super().__init__("a NUL character in what was sent")
+        self.request = request
+        self.block_id = block_id
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def slack_text(text: str) -> str:
+    """Text for mrkdwn: Slack's own three escapes undone once, then all three done, so text Slack
+    escaped shows as typed and text nobody escaped can neither ping nor link."""
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _is_id(value) -> bool:
@@ -120,8 +152,11 @@ def _command(form: dict) -> SlackRequest:
     channel_id = form.get("channel_id") or None
     if channel_id is not None:
         _require_id(channel_id, "channel_id")
-    return SlackRequest("command", form, response_url=form.get("response_url") or None,
-                        user_id=user_id, channel_id=channel_id)
+    request = SlackRequest("command", form, response_url=form.get("response_url") or None,
+                           user_id=user_id, channel_id=channel_id)
+    if _holds_nul(form):
+        raise Unreadable(request)
+    return request
 
 
 def _interaction(payload: dict) -> SlackRequest:
@@ -150,6 +185,9 @@ def _interaction(payload: dict) -> SlackRequest:
                 raise Refused("400 Bad Request", "an action's value is not text")
     if kind in ("view_submission", "view_closed") or "view" in payload:
         request.input_blocks = _view(payload.get("view"), required=kind in ("view_submission", "view_closed"))
+    if _holds_nul(payload):
+        values = (payload.get("view") or {}).get("state", {}).get("values", {})
+        raise Unreadable(request, next((block for block, value in values.items() if _holds_nul(value)), None))
     return request
 
 
@@ -195,6 +233,8 @@ def _event(body: dict) -> SlackRequest:
         raise Refused("400 Bad Request", "event is missing or has no type")
     if "user" in event and isinstance(event["user"], str):
         _require_id(event["user"], "event.user")
+    if _holds_nul(body):
+        raise Refused("400 Bad Request", "the event holds a NUL character")
     return SlackRequest("event", body)
 
 
@@ -217,13 +257,17 @@ class SlackGuard:
     def __call__(self, environ, start_response):
         request: SlackRequest | None = None
         try:
-            request, body = self._let_in(environ)
+            body, signature = self._verified_body(environ)
+            request = inspect(body, environ.get("CONTENT_TYPE", ""))
+            self._remember(signature)
             status, headers, payload = self._run(environ, body)
             if not status.startswith("5"):
                 return _send(start_response, status, headers, payload)
             failure = "the listener failed (Bolt answered %s)" % status[:3]
         except Refused as refused:
             return _send_json(start_response, refused.status, {"ok": False, "error": str(refused)})
+        except Unreadable as unreadable:
+            return _unreadable(unreadable, start_response)
         except Exception as error:  # the last resort: nothing below may answer a 500
             failure = describe(error)
         kind = f"{request.kind}:{request.interaction}" if request and request.interaction else (
@@ -232,7 +276,9 @@ class SlackGuard:
         return self._apologise(request, start_response)
 
     # ---------------------------------------------------------------- letting a request in
-    def _let_in(self, environ) -> tuple[SlackRequest, bytes]:
+    def _verified_body(self, environ) -> tuple[bytes, str]:
+        """The body and its signature, once both headers are well formed, the timestamp is within
+        the window, the size is within the limit and the signature matches."""
         if environ.get("REQUEST_METHOD") != "POST":
             raise Refused("405 Method Not Allowed", "Slack requests are POSTs")
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
@@ -247,9 +293,7 @@ class SlackGuard:
         expected = "v0=" + hmac.new(self.secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature):
             raise Refused("401 Unauthorized", "X-Slack-Signature does not match the body")
-        request = inspect(body, environ.get("CONTENT_TYPE", ""))
-        self._remember(signature)
-        return request, body
+        return body, signature
 
     def _read(self, environ) -> bytes:
         declared = environ.get("CONTENT_LENGTH") or ""
@@ -330,6 +374,18 @@ class SlackGuard:
             self.notify(request, SORRY)
         except Exception as error:
             log.error("could not tell the person their request failed: %s", describe(error))
+
+
+def _unreadable(unreadable: Unreadable, start_response):
+    request = unreadable.request
+    if request.kind == "command":
+        typed = slack_text(request.payload.get("text", "").replace("\x00", ""))
+        return _send_json(start_response, "200 OK", {"response_type": "ephemeral",
+                                                     "text": f"{NUL_REPLY}\n>{typed}"})
+    block = unreadable.block_id or (request.input_blocks[0] if request.input_blocks else None)
+    if request.interaction == "view_submission" and block:
+        return _send_json(start_response, "200 OK", {"response_action": "errors", "errors": {block: NUL_FIELD}})
+    return _send_json(start_response, "400 Bad Request", {"ok": False, "error": "a NUL character in the payload"})
 
 
 def describe(error: BaseException) -> str:
