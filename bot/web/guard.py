@@ -58,6 +58,11 @@ class Refused(Exception):
         self.status = status
 
 
+class Replay(Refused):
+    """The same signed bytes again. Refused, except that an event is acknowledged: Slack keeps
+    retrying (and may turn off the app's events) when deliveries are not answered 200."""
+
+
 NUL_REPLY = ("I couldn't read that: it holds a NUL character, which can't be typed or stored, so nothing "
              "was saved. Here is what you typed without it, to send again:")
 NUL_FIELD = "This holds a NUL character, which can't be stored. Please retype it; nothing was saved."
@@ -264,6 +269,10 @@ class SlackGuard:
             if not status.startswith("5"):
                 return _send(start_response, status, headers, payload)
             failure = "the listener failed (Bolt answered %s)" % status[:3]
+        except Replay as replay:
+            if request is not None and request.kind == "event":
+                return _send(start_response, "200 OK", [("Content-Type", "text/plain; charset=utf-8")], b"")
+            return _send_json(start_response, replay.status, {"ok": False, "error": str(replay)})
         except Refused as refused:
             return _send_json(start_response, refused.status, {"ok": False, "error": str(refused)})
         except Unreadable as unreadable:
@@ -322,7 +331,7 @@ class SlackGuard:
             with session_scope(self.engine) as session:
                 session.add(SeenRequest(signature=signature, seen_at=now))
         except IntegrityError:
-            raise Refused("401 Unauthorized", "this request was already received (a replay)") from None
+            raise Replay("401 Unauthorized", "this request was already received (a replay)") from None
         self._prune(now)
 
     def _prune(self, now: datetime) -> None:

@@ -140,6 +140,21 @@ def test_a_replay_is_refused_by_another_worker_after_a_restart(sender, engine, s
     assert len(needs(engine)) == 1
 
 
+def test_a_replayed_event_is_acknowledged_and_changes_nothing(sender, slack, schools):
+    sender.app_home_opened("U0DEPUTY01")
+    slack.wait_for("views.publish")
+    again = resend(sender)
+    assert again.status_code == 200 and again.text == ""
+    time.sleep(0.3)
+    assert len(slack.calls_to("views.publish")) == 1
+
+
+def test_slacks_url_verification_and_ssl_check_pass_the_guard(sender):
+    response = sender.url_verification("the-challenge")
+    assert response.status_code == 200 and "the-challenge" in response.text
+    assert sender.send_form({"ssl_check": "1", "token": "x"}).status_code == 200
+
+
 def test_old_signatures_are_forgotten(engine, monkeypatch):
     from datetime import datetime, timedelta, timezone
 
