@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.webhook import WebhookClient
@@ -11,13 +12,22 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from bot.logs import withhold_library_records
 from bot.slack.app import create_app, make_client
-from bot.web.guard import SlackGuard, SlackRequest
+from bot.web.guard import SlackGuard, SlackRequest, describe
+
+log = logging.getLogger(__name__)
 
 
 def create_wsgi_app(settings: Settings, engine: Engine):
     # Whatever process serves Slack, Bolt's and slack_sdk's log lines carry no personal data.
     withhold_library_records()
     app = create_app(settings, engine)
+
+    @app.error
+    def listener_failed(error):
+        """Say what failed and where, never the message; Bolt still answers 500 and the guard
+        turns that into a polite answer for the person."""
+        log.error("a listener failed: %s", describe(error))
+
     slack = SlackGuard(SlackRequestHandler(app, path="/slack/events"), settings.slack_signing_secret,
                        engine, notify=_apology_sender(settings))
 
