@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 from urllib.parse import parse_qsl
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -327,9 +327,9 @@ class SlackGuard:
     def _remember(self, signature: str) -> None:
         """Store the signature; a second arrival of the same one is a replay."""
         now = datetime.now(timezone.utc)
-        try:
-            with session_scope(self.engine) as session:
-                session.add(SeenRequest(signature=signature, seen_at=now))
+        try:  # one INSERT on a connection: no ORM session, on every request
+            with self.engine.begin() as connection:
+                connection.execute(insert(SeenRequest.__table__).values(signature=signature, seen_at=now))
         except IntegrityError:
             raise Replay("401 Unauthorized", "this request was already received (a replay)") from None
         self._prune(now)
