@@ -206,6 +206,7 @@ MALFORMED = {
                                                      if k != "team_id"}), FORM),
     "command from a 40-character user": lambda s: (urlencode(s.command_fields("help", user_id="U" + "A" * 39)), FORM),
     "neither command nor payload": lambda s: (urlencode({"hello": "world"}), FORM),
+    "a form body Bolt would read as JSON": lambda s: (json.dumps({"x": "&" + urlencode(s.command_fields("help"))}), FORM),
     "not UTF-8": lambda s: (b"command=/collab&text=\xff\xfe", FORM),
     "a raw NUL byte in the body": lambda s: (urlencode(s.command_fields("help")).encode() + b"\x00", FORM),
     "NUL in a button's value": lambda s: (action_with(s, actions=[{"action_id": "post_pause", "value": "need:\x001"}]), FORM),
@@ -250,6 +251,14 @@ def test_a_nul_typed_in_a_modal_keeps_it_open_with_the_problem_beside_the_field(
     assert response.status_code == 200
     assert response.json()["response_action"] == "errors" and list(response.json()["errors"]) == ["text"]
     assert needs(engine) == []
+
+
+def test_a_command_mentioning_payload_reaches_its_listener(sender, engine, schools):
+    """Bolt reads any form containing the letters "payload" as an interaction: it found no listener."""
+    join(sender)
+    reply = reply_text(sender.command("need a payload of books for our library please"))
+    assert "saved" in reply.lower()
+    assert [n.text for n in needs(engine)] == ["a payload of books for our library please"]
 
 
 # ------------------------------------------------------------------ the last resort
