@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from bot.logs import withhold_library_records
 from bot.slack.app import create_app, make_client
-from bot.web.guard import SlackGuard, SlackRequest, describe
+from bot.web.guard import SlackGuard, describe
+from bot.web.shapes import SlackRequest
 
 log = logging.getLogger(__name__)
 
