@@ -12,11 +12,12 @@ from models.tables import (
     School,
     SeenEvent,
     SeenRequest,
+    UnpairedNeed,
     Workspace,
     utcnow,
 )
 
 __all__ = [
-    "Feedback", "JobRun", "MatchRound", "Member", "Need", "Offer", "OutgoingMessage",
+    "Feedback", "JobRun", "MatchRound", "UnpairedNeed", "Member", "Need", "Offer", "OutgoingMessage",
     "Pairing", "PairingEvent", "School", "SeenEvent", "SeenRequest", "Workspace", "utcnow",
 ]

@@ -102,6 +102,23 @@ class MatchRound(SQLModel, table=True):
     proposals: int = 0
 
 
+class UnpairedNeed(SQLModel, table=True):
+    """A need a round left without a proposal, and why: what the lead sees to act on.
+
+    ``reason`` is the engine's (matching.unmatched.REASONS); ``closest`` is up to three
+    "offer id:probability" pairs, best first, for the need whose closest offers were too unlikely.
+    """
+
+    __table_args__ = (UniqueConstraint("round_id", "need_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="matchround.id", index=True)
+    need_id: int = Field(foreign_key="need.id", index=True)
+    theme: str = Field(max_length=40)
+    reason: str = Field(max_length=40)
+    closest: str = Field(default="", max_length=200)
+
+
 class Pairing(SQLModel, table=True):
     """A proposed need–offer pair and where it has got to. One row per pair, ever."""
 
