@@ -205,9 +205,10 @@ def followup(pairing_id: int, round_no: int, other_school) -> tuple[str, list[di
     blocks = [
         section(f":wave: Have you connected with *{escape(other_school.name)}*?"),
         actions(
-            button("Yes", "followup_answer", f"{value}:yes", style="primary"),
-            button("Not yet", "followup_answer", f"{value}:not_yet"),
-            button("It didn't happen", "followup_answer", f"{value}:no"),
+            # Slack refuses a block whose buttons share an action_id (invalid_blocks): one each.
+            button("Yes", "followup_yes", f"{value}:yes", style="primary"),
+            button("Not yet", "followup_not_yet", f"{value}:not_yet"),
+            button("It didn't happen", "followup_no", f"{value}:no"),
             block_id=f"followup_{pairing_id}",
         ),
     ]

@@ -21,12 +21,16 @@ from bot.services.workspaces import is_lead
 from models import utcnow
 
 log = logging.getLogger(__name__)
+FOLLOWUP_ACTIONS = ("followup_yes", "followup_not_yet", "followup_no", "followup_answer")
 
 
 def register(app) -> None:
     app.action("pairing_approve")(ack_first(pairing_approve))
     app.action("pairing_reject")(ack_first(pairing_reject))
-    app.action("followup_answer")(ack_first(followup_answer))
+    # One action_id per answer (Slack wants them unique in a block); `followup_answer` is what
+    # follow-ups sent before that change carry, and they still sit in people's DMs.
+    for action_id in FOLLOWUP_ACTIONS:
+        app.action(action_id)(ack_first(followup_answer))
     app.action("feedback_open")(ack_first(feedback_open))
     if pending_home_section not in events.LEAD_HOME_SECTIONS:
         events.LEAD_HOME_SECTIONS.append(pending_home_section)
