@@ -68,10 +68,12 @@ def test_follow_up_after_seven_days_then_yes_then_feedback_completes(sender, sla
     assert thanks.json("replace_original") is True and "Wonderful" in thanks.text
     pairing = state(engine, pid)
     assert pairing.state == "connected" and pairing.connected_at
-    # The other side answers late: nothing changes, and they are told so kindly.
+    # The other side answers late: nothing changes, and they are thanked (never "nothing changed").
     sender.action("followup_no", f"{pid}:1:no", user_id=net.HINCHLEY, channel_id=dm_channel_id(net.HINCHLEY),
                   message={"blocks": []})
-    assert "already marked as connected" in slack.wait_for_response(2)[1].text
+    late = slack.wait_for_response(2)[1].text
+    assert late.startswith("Thank you") and "already heard that you'd connected" in late
+    assert "nothing changed" not in late
     assert state(engine, pid).state == "connected"
 
     connected = state(engine, pid).connected_at

@@ -57,8 +57,7 @@ def list_(inv: Invocation) -> None:
 
 def matches(inv: Invocation) -> None:
     with inv.unit() as (session, workspace):
-        school, pairings = school_pairings(session, workspace, inv.user_id)
-        inv.ack(**views.matches_reply(school, pairings))
+        inv.ack(**views.matches_reply(school_pairings(session, workspace, inv.user_id)))
 
 
 def pause(inv: Invocation) -> None:
