@@ -26,8 +26,9 @@ def network_glance(report) -> str:
     return line
 
 
-def home_view(school=None, posts=None, pairings=None, lead=None, is_lead: bool = False) -> dict:
-    """`posts` and `pairings` are pages from bot.services; `lead` is (pending views, pending total, network report)."""
+def home_view(school=None, posts=None, pairings=None, lead=None, is_lead: bool = False, commands=()) -> dict:
+    """`posts` and `pairings` are pages from bot.services; `lead` is (pending views, pending total, network
+    report); `commands` the rows of the `/collab` table, for the help at the foot."""
     blocks = [header("Collab"),
               section("Schools helping schools. Share what your school needs and what it does well.")]
     if school is None:
@@ -50,7 +51,7 @@ def home_view(school=None, posts=None, pairings=None, lead=None, is_lead: bool =
         blocks += [divider(), section("*The network at a glance* (leads only)\n" + network_glance(report))]
         blocks += pending_blocks(waiting, total)
     blocks.append(divider())
-    blocks += help_blocks(is_lead)
+    blocks += help_blocks(commands, is_lead)
     if len(blocks) > VIEW_BLOCKS:  # never expected with the page sizes above; Slack would refuse it all
         blocks = blocks[:VIEW_BLOCKS - 1] + [context("There's more: `/collab list` and `/collab matches` show it all.")]
     return {"type": "home", "blocks": blocks}

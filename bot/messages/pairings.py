@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.pairings import IMPACTS, State
 from bot.domain.time import aware
 from bot.domain.people import FORGOTTEN
-from bot.messages.common import actions, button, context, divider, escape, option, plain, plural, quote, reply, section
+from bot.messages.common import actions, button, context, escape, option, plain, plural, quote, reply, section
 from bot.messages.reasons import because
 
 IMPACT_WORDS = IMPACTS

@@ -7,11 +7,10 @@ from bot.messages.common import (
     SCHOOL, actions, button, context, divider, escape, option, plain, plural, quote, reply, section, theme_label,
 )
 from bot.domain.pairings import State
-from bot.messages.help import USAGE, help_reply  # noqa: F401  (help_reply: `/collab help` answers from here)
 from bot.domain.posts import FORMATS, MAX_CAPACITY, MAX_POST_CHARS, URGENCIES
 from matching.themes import THEMES
 
-def problem_reply(problem: str, typed: str | None = None, show_usage: bool = False) -> dict:
+def problem_reply(problem: str, typed: str | None = None, usage: str | None = None) -> dict:
     """Say what was wrong; give back what they typed so nothing is lost."""
     blocks = [section(f":warning: {escape(problem)}")]
     text = problem
@@ -20,8 +19,8 @@ def problem_reply(problem: str, typed: str | None = None, show_usage: bool = Fal
         blocks.append(section(echo))
         # Blocks cap at 3,000 characters; the fallback text carries up to 40,000, so long posts survive there.
         text = f"{problem}\nYou typed:\n{escape(typed)}"
-    if show_usage:
-        blocks.append(section(USAGE))
+    if usage:
+        blocks.append(section(usage))
     return {"text": text[:39000], "blocks": blocks, "response_type": "ephemeral"}
 
 

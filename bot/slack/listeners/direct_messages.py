@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot.messages.help import dm_help
 from bot.services.workspaces import is_lead
+from bot.slack.listeners.commands.table import TABLE
 
 
 def register(app) -> None:
@@ -23,5 +24,5 @@ def direct_message(event, context, client) -> None:
     deps = context["deps"]
     with deps.unit(context["team_id"]) as (session, workspace):
         lead = is_lead(session, workspace, event["user"], deps.settings.leads)
-    text, blocks = dm_help(lead)
+    text, blocks = dm_help(TABLE, lead)
     client.chat_postMessage(channel=event["channel"], text=text, blocks=blocks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from bot.messages.home import home_view
 from bot.services import matches, members, pairings, posts, reports
 from bot.services.workspaces import is_lead
+from bot.slack.listeners.commands.table import TABLE
 from models import School, utcnow
 
 HOME_POSTS = 10
@@ -38,5 +39,5 @@ def publish_home(context, client, user_id: str) -> None:
         if leads:
             lead = (pairings.pending(session, workspace, limit=HOME_REVIEWS), pairings.count_pending(session, workspace),
                     reports.network_report(session, workspace, utcnow()))
-        view = home_view(school, page, current, lead, is_lead=leads)
+        view = home_view(school, page, current, lead, is_lead=leads, commands=TABLE)
     client.views_publish(user_id=user_id, view=view)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import event
-from sqlmodel import select
 
 from models import Need
 from models.db import session_scope
@@ -74,8 +73,7 @@ def test_closing_a_post_on_page_two_shows_page_two_again(sender, slack, engine):
 def test_a_page_reads_only_the_rows_it_shows(sender, engine):
     school_with_posts(engine, needs=40, offers=5)
     statements = []
-    from bot.web import wsgi  # noqa: F401  (the app's own engine is another object: listen on every engine)
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Engine  # the app builds its own engine: listen on every one
 
     def seen(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)

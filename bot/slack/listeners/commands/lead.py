@@ -23,7 +23,3 @@ def lead(inv: Invocation) -> None:
             raise InvalidInput("That lead is set in COLLAB_LEADS; an operator can remove them there.")
         members.set_lead(session, workspace, target, adding)
     inv.ack(**reply(f"<@{target}> is {'now' if adding else 'no longer'} a network lead."))
-
-
-
-LEAD_SUBCOMMANDS = {"lead": lead}

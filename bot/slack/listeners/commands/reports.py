@@ -89,6 +89,3 @@ def _send_report(inv: Invocation) -> None:
         log.exception("report failed")
         tell(inv.client, inv.channel_id, inv.user_id,
              ":warning: Sorry, I couldn't make the report. Please try again, or ask an operator to look at the logs.")
-
-
-LEAD_SUBCOMMANDS = {"report": report, "export": export}
