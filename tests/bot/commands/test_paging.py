@@ -78,13 +78,18 @@ def test_a_page_reads_only_the_rows_it_shows(sender, engine):
     def seen(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
+    net = Network(engine)
+    for n in range(15):
+        net.pairing("colgate", "hinchley", "introduced", at=T0 + timedelta(hours=n))
     event.listen(Engine, "before_cursor_execute", seen)
     try:
         sender.command("list", user_id=DEPUTY)
+        sender.command("matches", user_id=DEPUTY)
     finally:
         event.remove(Engine, "before_cursor_execute", seen)
-    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT") and ("FROM need" in s or "FROM offer" in s)]
-    assert reads, statements
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")
+             and any(f"FROM {table}" in s for table in ("need", "offer", "pairing"))]
+    assert len(reads) >= 4, statements
     for statement in reads:
         assert "count(" in statement.lower() or "LIMIT" in statement.upper(), statement
 

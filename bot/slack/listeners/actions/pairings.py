@@ -11,6 +11,7 @@ import logging
 
 from bot.messages import pairings as views
 from bot.messages.common import escape
+from bot.slack.listeners import problems
 from bot.slack.listeners.later import ack_first
 from bot.slack.messenger import SlackMessenger
 from bot.delivery import followups as followup_delivery
@@ -47,14 +48,7 @@ def _pairing_id(value: str) -> int:
 
 def tell(body, client, respond, text: str) -> None:
     """A private note to whoever clicked: on the message they clicked, or by DM from App Home or a modal."""
-    user_id = body["user"]["id"]
-    try:
-        if body.get("response_url"):
-            respond(text=text, response_type="ephemeral", replace_original=False)
-        else:
-            client.chat_postMessage(channel=user_id, text=text)
-    except Exception:
-        log.warning("could not tell %s about their click", "the user")
+    problems.tell(body, respond, client, {"text": text, "response_type": "ephemeral"})
 
 
 def _refresh_home(body, context, client) -> None:
