@@ -55,3 +55,19 @@ def test_an_unexpected_failure_after_the_ack_is_answered_too(sender, slack, engi
     sender.action("post_close", f"need:{net.need('colgate')}:0", user_id=DEPUTY)
     [answer] = slack.wait_for_response(1)
     assert "Sorry, something went wrong" in answer.text
+
+
+def test_an_unexpected_failure_in_a_form_keeps_it_open_with_an_apology(sender, engine, monkeypatch):
+    from bot.messages.posts import post_modal
+    from bot.services import posts
+    from tests.support.slack_requests import plain, select
+
+    monkeypatch.setattr(posts, "post_need", lambda *a, **k: 1 / 0)
+    Network(engine).member(DEPUTY, "colgate")
+    values = {"text": {"value": plain("help with persistent absence in Year 9")},
+              "theme": {"value": select(None)}, "urgency": {"value": select("normal")}}
+    response = sender.view_submission("need_modal", values, user_id=DEPUTY, blocks=post_modal("need")["blocks"])
+    assert response.status_code == 200
+    body = response.json()
+    assert body["response_action"] == "errors"
+    assert list(body["errors"]) == ["text"] and body["errors"]["text"].startswith("Sorry, something went wrong")
