@@ -88,7 +88,7 @@ def school_pairings(session: Session, workspace: Workspace, user_id: str, start:
     """One page of the pairings a member's school can see (approved onwards)."""
     _, school = require_school(session, workspace, user_id)
     total = count_pairings_of_school(session, workspace, school, VISIBLE_TO_SCHOOLS)
-    start = max(0, min(start, max(total - 1, 0)))
+    start = max(0, min(start, ((total - 1) // limit) * limit if total else 0))  # past the end: the last page
     items = pairings_of_school(session, workspace, school, VISIBLE_TO_SCHOOLS, start, limit)
     return SchoolPairings(school, items, total, start)
 

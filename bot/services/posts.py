@@ -85,6 +85,12 @@ class SchoolPosts:
         return after if after < self.total else None
 
 
+def _on_a_page(start: int, total: int, limit: int) -> int:
+    """`start`, or the last page's start when posts closed since left it past the end."""
+    last = ((total - 1) // limit) * limit if total else 0
+    return max(0, min(start, last))
+
+
 def _live(table, workspace: Workspace, school: School):
     return (table.workspace_id == workspace.id, table.school_id == school.id, table.status.in_(LIVE))
 
@@ -98,7 +104,7 @@ def list_posts(session: Session, workspace: Workspace, user_id: str, start: int 
     counts = {}
     for kind, table in TABLES.items():
         counts[kind] = session.exec(select(func.count(table.id)).where(*_live(table, workspace, school))).one()
-    start = max(0, min(start, max(counts["need"] + counts["offer"] - 1, 0)))
+    start = _on_a_page(start, counts["need"] + counts["offer"], limit)
     needs: list = []
     if start < counts["need"]:
         needs = list(session.exec(

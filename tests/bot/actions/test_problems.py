@@ -71,3 +71,4 @@ def test_an_unexpected_failure_in_a_form_keeps_it_open_with_an_apology(sender, e
     body = response.json()
     assert body["response_action"] == "errors"
     assert list(body["errors"]) == ["text"] and body["errors"]["text"].startswith("Sorry, something went wrong")
+

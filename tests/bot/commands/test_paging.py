@@ -133,3 +133,10 @@ def test_answering_from_matches_keeps_the_list_and_thanks(sender, slack, engine)
 
     with session_scope(engine) as session:
         assert session.get(Pairing, pid).state == "connected"
+
+
+def test_a_show_more_past_the_end_shows_the_last_page(sender, slack, engine):
+    school_with_posts(engine, needs=12, offers=0)
+    sender.action("list_more", "40", user_id=DEPUTY)  # an old button: most posts have closed since
+    [page] = slack.wait_for_response(1)
+    assert "Showing 11–12 of 12" in str(page.body)
