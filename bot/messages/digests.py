@@ -143,10 +143,10 @@ def reciprocity_message(received: int) -> tuple[str, list[dict]]:
 def expiry_prompt(kind: str, post, weeks: int) -> tuple[str, list[dict]]:
     label = "need" if kind == "need" else "offer"
     question = "Is this still needed?" if kind == "need" else "Can your school still offer this?"
-    text = f"{question} Your school's {label} has been up for {weeks} weeks."
+    text = f"{question} Your school's {label} has been up for {plural(weeks, 'week')}."
     value = f"{kind}:{post.id}"
     blocks = [
-        section(f":hourglass: {question} Your school posted this {label} {weeks} weeks ago:\n{quote(post.text)}"),
+        section(f":hourglass: {question} Your school posted this {label} {plural(weeks, 'week')} ago:\n{quote(post.text)}"),
         actions(
             button("Yes, keep it", "renew_keep", value, style="primary"),
             button("Close it", "renew_close", value),
