@@ -77,18 +77,29 @@ def _first_input(view: dict) -> str | None:
     return next((b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"), None)
 
 
-def on_listener_error(error: Exception, body: dict, respond, client) -> BoltResponse:
-    """Bolt's error handler: the user's reply for what a listener raised, always with status 200."""
+def on_listener_error(error: Exception, body: dict, respond, client, context) -> BoltResponse:
+    """Bolt's error handler: the user's reply for what a listener raised, always with status 200.
+
+    A reply that needs a Slack call (respond, a DM) waits until the acknowledgement has gone.
+    """
     words = words_for(error)
     body = body or {}
+    deps = (context or {}).get("deps")
+
+    def later(*args) -> None:
+        if deps is not None:
+            deps.after_ack(answer_problem, *args)
+        else:
+            answer_problem(*args)
+
     if body.get("command"):  # a slash command: the ephemeral answer, with what they typed given back
         return _json(problem_reply(words, body.get("text") or None))
     if body.get("type") == "view_submission":
         block_id = _first_input(body.get("view") or {})
         if block_id:
             return _json({"response_action": "errors", "errors": {block_id: words[:ERROR_LIMIT]}})
-        answer_problem(error, body, None, client, words)
+        later(error, body, None, client, words)
         return BoltResponse(status=200, body="")
     if body.get("type") == "block_actions":
-        answer_problem(error, body, respond, client, words)
+        later(error, body, respond, client, words)
     return BoltResponse(status=200, body="")
