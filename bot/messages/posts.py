@@ -13,12 +13,12 @@ from matching.themes import THEMES
 def problem_reply(problem: str, typed: str | None = None, usage: str | None = None) -> dict:
     """Say what was wrong; give back what they typed so nothing is lost."""
     blocks = [section(f":warning: {escape(problem)}")]
-    text = problem
+    text = escape(problem)  # the fallback text too: a problem can quote what was typed
     if typed:
         echo = "You typed:\n" + quote(typed)
         blocks.append(section(echo))
         # Blocks cap at 3,000 characters; the fallback text carries up to 40,000, so long posts survive there.
-        text = f"{problem}\nYou typed:\n{escape(typed)}"
+        text = f"{escape(problem)}\nYou typed:\n{escape(typed)}"
     if usage:
         blocks.append(section(usage))
     return {"text": text[:39000], "blocks": blocks, "response_type": "ephemeral"}

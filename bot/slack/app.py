@@ -13,7 +13,6 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from bot.slack.deps import Deps
 from bot.slack.listeners import register_listeners
-from bot.slack.listeners.problems import on_listener_error
 
 
 def retry_handlers() -> list[RetryHandler]:
@@ -55,7 +54,5 @@ def create_app(settings: Settings, engine: Engine, background_threads: int = 8) 
         context["deps"] = deps
         next()
 
-    # What a listener raises becomes the user's reply (a CollabError's words, or an apology), never a 500.
-    app.error(on_listener_error)
     register_listeners(app)
     return app

@@ -1,26 +1,27 @@
 """The one place a problem becomes the user's reply, so listeners just raise `CollabError`.
 
-Bolt runs its middleware before a listener, never around it, so a middleware cannot see what a
-listener raises. Two hooks see everything instead:
+Bolt runs its middleware before a listener, never around it, so a Bolt middleware cannot see what
+a listener raises; and Bolt's error hook belongs to the web edge (bot/web/wsgi.py logs there and the
+request guard turns Bolt's 500 into a polite apology). So the two ways a listener runs are wrapped
+here instead:
 
-* ``on_listener_error`` is Bolt's error handler (registered in bot/slack/app.py): whatever a
-  listener raises before its acknowledgement becomes a 200 with the user's reply (a slash command's
-  ephemeral answer, a modal's error beside its first field), never a 500;
-* ``answering_problems`` wraps the work listeners do after the acknowledgement (``ack_first``):
-  a ``CollabError`` is answered where the user clicked, anything else gets a short apology.
+* ``answering_command_problems`` wraps every `/collab` sub-command (the dispatcher in
+  listeners/commands): a ``CollabError`` becomes the ephemeral reply, with what they typed given
+  back; anything else goes on to Bolt, and the request guard answers it (bot/web/guard.py);
+* ``answering_problems`` wraps the work buttons do after the acknowledgement (``ack_first``):
+  a ``CollabError`` is answered where the user clicked, anything else gets the apology.
 
+Modal submissions keep their own mapping, since a problem belongs beside the field it is about.
 A ``CollabError``'s message is written for the user (bot/domain/errors.py). Anything else is logged
-by its type and traceback only: an exception's message can hold what someone typed.
+by its type and where it happened only: an exception's message can quote what someone typed.
 """
 from __future__ import annotations
 
-import json
 import logging
+import os
 import traceback
 from functools import wraps
 from typing import Callable
-
-from slack_bolt import BoltResponse
 
 from bot.domain.errors import CollabError
 from bot.messages.posts import problem_reply
@@ -28,15 +29,19 @@ from bot.messages.posts import problem_reply
 log = logging.getLogger(__name__)
 SORRY = ("Sorry, something went wrong on our side and nothing was changed. "
          "Please try again in a minute; if it keeps happening, tell your network lead.")
-ERROR_LIMIT = 150  # Slack shows at most this much beside a modal's field
+
+
+def _where(error: Exception) -> str:
+    """`file.py:line in function` for each of our frames: where, never what (no message, no source)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return " < ".join(f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}" for f in reversed(frames[-4:]))
 
 
 def words_for(error: Exception) -> str:
     """What the user is told: a CollabError's own words, otherwise an apology (and a log line for us)."""
     if isinstance(error, CollabError):
         return str(error)
-    log.error("a listener failed with %s:\n%s", type(error).__name__,
-              "".join(traceback.format_tb(error.__traceback__)))
+    log.error("a listener failed with %s at %s", type(error).__name__, _where(error))
     return SORRY
 
 
@@ -52,8 +57,8 @@ def tell(body: dict, respond, client, message: dict) -> None:
         log.warning("could not tell the user about a problem (%s)", type(failure).__name__)
 
 
-def answer_problem(error: Exception, body: dict, respond, client, words: str | None = None) -> None:
-    tell(body, respond, client, problem_reply(words or words_for(error)))
+def answer_problem(error: Exception, body: dict, respond, client) -> None:
+    tell(body, respond, client, problem_reply(words_for(error)))
 
 
 def answering_problems(work: Callable) -> Callable:
@@ -69,37 +74,14 @@ def answering_problems(work: Callable) -> Callable:
     return guarded
 
 
-def _json(payload: dict) -> BoltResponse:
-    return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
+def answering_command_problems(handler: Callable) -> Callable:
+    """`handler(invocation)`, with a CollabError acknowledged as the reply, what they typed given back."""
 
+    @wraps(handler)
+    def guarded(inv) -> None:
+        try:
+            handler(inv)
+        except CollabError as problem:
+            inv.ack(**problem_reply(str(problem), inv.typed or None))
 
-def _first_input(view: dict) -> str | None:
-    return next((b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"), None)
-
-
-def on_listener_error(error: Exception, body: dict, respond, client, context) -> BoltResponse:
-    """Bolt's error handler: the user's reply for what a listener raised, always with status 200.
-
-    A reply that needs a Slack call (respond, a DM) waits until the acknowledgement has gone.
-    """
-    words = words_for(error)
-    body = body or {}
-    deps = (context or {}).get("deps")
-
-    def later(*args) -> None:
-        if deps is not None:
-            deps.after_ack(answer_problem, *args)
-        else:
-            answer_problem(*args)
-
-    if body.get("command"):  # a slash command: the ephemeral answer, with what they typed given back
-        return _json(problem_reply(words, body.get("text") or None))
-    if body.get("type") == "view_submission":
-        block_id = _first_input(body.get("view") or {})
-        if block_id:
-            return _json({"response_action": "errors", "errors": {block_id: words[:ERROR_LIMIT]}})
-        later(error, body, None, client, words)
-        return BoltResponse(status=200, body="")
-    if body.get("type") == "block_actions":
-        later(error, body, respond, client, words)
-    return BoltResponse(status=200, body="")
+    return guarded

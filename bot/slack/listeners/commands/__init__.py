@@ -5,6 +5,7 @@ from bot.messages import posts as views
 from bot.messages.help import usage
 from bot.slack.listeners.commands.table import LEAD_SUBCOMMANDS, SUBCOMMANDS, TABLE
 from bot.slack.listeners.invocation import Invocation
+from bot.slack.listeners.problems import answering_command_problems
 from bot.domain.errors import NotALead
 from bot.services.workspaces import is_lead
 
@@ -30,7 +31,7 @@ def collab(ack, command, context, client) -> None:
             ack(**views.problem_reply(problem, typed, usage=usage(TABLE)))
             return
         handler = _lead_only(lead_handler)
-    handler(invocation)  # a CollabError becomes the reply, with what they typed (listeners/problems.py)
+    answering_command_problems(handler)(invocation)  # a problem becomes the reply (listeners/problems.py)
 
 
 def _lead_only(handler):

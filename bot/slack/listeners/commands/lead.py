@@ -8,7 +8,8 @@ from bot.slack.listeners.invocation import Invocation
 from bot.services import members
 from bot.domain.errors import InvalidInput
 
-MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+# A Slack user id: U or W and up to 31 more (the column holds 32); longer is not a person.
+MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,31})(?:\|[^>]*)?>$")
 
 
 def lead(inv: Invocation) -> None:
