@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).resolve().parent / "fixtures" / "slack" / "manifest_schema"
 URL = "https://collab.example.org/slack/events"
 
-EXPECTED_BOT_SCOPES = {"commands", "chat:write", "im:write", "mpim:write", "users:read", "files:write"}
-EXPECTED_BOT_EVENTS = {"app_home_opened", "app_uninstalled", "tokens_revoked"}
+EXPECTED_BOT_SCOPES = {"commands", "chat:write", "im:write", "mpim:write", "users:read", "files:write", "im:history"}
+EXPECTED_BOT_EVENTS = {"app_home_opened", "app_uninstalled", "tokens_revoked", "message.im"}
 
 
 def _schema(name: str) -> dict:

@@ -20,6 +20,10 @@ def context(markdown: str) -> dict:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": markdown[:SECTION_LIMIT]}]}
 
 
+def header(text: str) -> dict:
+    return {"type": "header", "text": plain(text, 150)}
+
+
 def divider() -> dict:
     return {"type": "divider"}
 
@@ -56,3 +60,27 @@ def quote(text: str) -> str:
 def reply(text: str, blocks: list[dict] | None = None) -> dict:
     """An ephemeral answer: `text` is the notification fallback, blocks are what people see."""
     return {"text": text[:3000], "blocks": blocks or [section(text)], "response_type": "ephemeral"}
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """`1 need`, `3 needs`, `2 pairings`: a count with its noun agreeing."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def theme_label(theme: str) -> str:
+    """A theme's one label ("Sixth form and careers"), the same on every surface."""
+    from matching.themes import THEME_LABELS
+
+    return THEME_LABELS.get(theme, (theme or "").replace("_", " ").capitalize())
+
+
+def theme_words(theme: str) -> str:
+    """The same label inside a sentence: "sixth form and careers", but "SEND and inclusion"."""
+    label = theme_label(theme)
+    first = label.split(" ", 1)[0]
+    return label if first.isupper() else label[:1].lower() + label[1:]
+
+
+# The school emoji as the character itself: a walk through the digest saw `:school:` printed as
+# text, and a Unicode character renders in every Slack client.
+SCHOOL = "\U0001F3EB"

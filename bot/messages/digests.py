@@ -6,7 +6,9 @@ tables: a school only ever reads about itself, and the network only as a whole. 
 """
 from __future__ import annotations
 
-from bot.messages.common import actions, button, context, divider, escape, plain, quote, section
+from bot.messages.common import (
+    SCHOOL, actions, button, context, divider, escape, header, plural, quote, section, theme_label, theme_words,
+)
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
                 9: "nine", 10: "ten"}
@@ -27,19 +29,7 @@ def snippet(text: str, limit: int = SNIPPET) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def header(text: str) -> dict:
-    return {"type": "header", "text": plain(text, 150)}
-
-
 # ----------------------------------------------------------------------------- digest
-
-def _theme_label(theme: str) -> str:
-    try:
-        from matching.themes import THEME_LABELS
-    except ImportError:  # a taxonomy without labels: the theme's own name reads well enough
-        THEME_LABELS = {}
-    return THEME_LABELS.get(theme, theme.replace("_", " ").capitalize())
-
 
 def _event_line(event) -> str:
     partner = f"*{escape(event.partner.name)}*"
@@ -64,7 +54,7 @@ WAITING_WORDS = {
 
 
 def _waiting_line(waiting) -> str:
-    reason = WAITING_WORDS[waiting.reason].format(theme=_theme_label(waiting.need.theme).lower())
+    reason = WAITING_WORDS[waiting.reason].format(theme=theme_words(waiting.need.theme))
     return f"• _{escape(snippet(waiting.need.text))}_\n    {reason}"
 
 
@@ -85,12 +75,12 @@ def network_line(schools: int) -> str:
 def _network_blocks(network) -> list[dict]:
     blocks = [
         section("*The network* (for leads)\n"
-                f"{network.needs_waiting} needs waiting · {network.in_progress} paired · "
-                f"{network.connected} connected this year · {network.offers_open} offers open"),
+                f"{plural(network.needs_waiting, 'need')} waiting · {network.in_progress} paired · "
+                f"{network.connected} connected this year · {plural(network.offers_open, 'offer')} open"),
     ]
     if network.by_theme:
         lines = [
-            f"• {_theme_label(theme)}: {c.waiting} waiting, {c.in_progress} paired, {c.connected} connected"
+            f"• {theme_label(theme)}: {c.waiting} waiting, {c.in_progress} paired, {c.connected} connected"
             for theme, c in network.by_theme.items()
         ]
         blocks.append(section("\n".join(lines)))
@@ -104,7 +94,7 @@ def digest_message(facts, settings) -> tuple[str, list[dict]]:
     blocks: list[dict] = [header(title)]
     summary = []
     if facts.school is not None:
-        blocks.append(context(f":school: {escape(facts.school.name)}"))
+        blocks.append(context(f"{SCHOOL} {escape(facts.school.name)}"))
         if facts.events:
             listed = facts.events[:MAX_LISTED]
             more = len(facts.events) - len(listed)
@@ -153,10 +143,10 @@ def reciprocity_message(received: int) -> tuple[str, list[dict]]:
 def expiry_prompt(kind: str, post, weeks: int) -> tuple[str, list[dict]]:
     label = "need" if kind == "need" else "offer"
     question = "Is this still needed?" if kind == "need" else "Can your school still offer this?"
-    text = f"{question} Your school's {label} has been up for {weeks} weeks."
+    text = f"{question} Your school's {label} has been up for {plural(weeks, 'week')}."
     value = f"{kind}:{post.id}"
     blocks = [
-        section(f":hourglass: {question} Your school posted this {label} {weeks} weeks ago:\n{quote(post.text)}"),
+        section(f":hourglass: {question} Your school posted this {label} {plural(weeks, 'week')} ago:\n{quote(post.text)}"),
         actions(
             button("Yes, keep it", "renew_keep", value, style="primary"),
             button("Close it", "renew_close", value),

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 from bot.domain.pairings import IMPACTS, State
 from bot.domain.time import aware
 from bot.domain.people import FORGOTTEN
-from bot.messages.common import actions, button, context, divider, escape, option, plain, quote, reply, section
+from bot.messages.common import actions, button, context, escape, option, plain, plural, quote, reply, section
+from bot.messages.reasons import because
 
 IMPACT_WORDS = IMPACTS
 FIRST_STEP = "a 20-minute call this week: reply here with two times that suit you"
@@ -50,17 +51,10 @@ def one_line(text: str | None, limit: int = 600) -> str:
     return escape(flat)
 
 
-def _because(reason: str | None) -> str:
-    """The engine's explanation without its leading "Why:", escaped (it quotes words people typed)."""
-    reason = (reason or "").strip()
-    if reason.lower().startswith("why:"):
-        reason = reason[4:].strip()
-    return escape(reason)
-
-
-def _why(reason: str | None) -> str:
-    because = _because(reason)
-    return f"Why: {because}" if because else ""
+def _why(view, for_leads: bool = True) -> str:
+    """"Why: …" in the words of the people who posted; the free-school-meals part is for leads only."""
+    said = because(view.pairing.reason, view.need.text, view.offer.text, for_leads=for_leads)
+    return f"Why: {said}." if said else ""
 
 
 def summary_line(view) -> str:
@@ -85,7 +79,7 @@ def review_card(view) -> tuple[str, list[dict]]:
     p = view.pairing
     text = f"New pairing to review: {view.need_school.name} needs help; {view.offer_school.name} can offer it."
     blocks = [
-        section(summary_line(view) + (f"\n{_why(p.reason)}" if p.reason else "")),
+        section(summary_line(view) + (f"\n{_why(view)}" if p.reason else "")),
         context(f"match strength {p.score:.2f} · for leads only · pairing {p.id}"),
         decision_buttons(p.id),
     ]
@@ -103,7 +97,7 @@ def decided_card(view, zone) -> tuple[str, list[dict]]:
     else:
         outcome = f":white_check_mark: Approved by {by}, {when(p.decided_at, zone)}"
     blocks = [
-        section(summary_line(view) + (f"\n{_why(p.reason)}" if p.reason else "")),
+        section(summary_line(view) + (f"\n{_why(view)}" if p.reason else "")),
         context(f"match strength {p.score:.2f} · for leads only · pairing {p.id}"),
         section(outcome),
     ]
@@ -116,7 +110,7 @@ def pending_blocks(views, total: int | None = None) -> list[dict]:
         return [section("*Pairings to review*\nNothing waiting. `/collab round` runs a matching round now.")]
     blocks = [section(f"*Pairings to review* ({total if total is not None else len(views)})")]
     for view in views:
-        blocks.append(section(summary_line(view) + (f"\n{_why(view.pairing.reason)}" if view.pairing.reason else "")))
+        blocks.append(section(summary_line(view) + (f"\n{_why(view)}" if view.pairing.reason else "")))
         blocks.append(context(f"match strength {view.pairing.score:.2f} · pairing {view.pairing.id}"))
         blocks.append(decision_buttons(view.pairing.id))
     if total is not None and total > len(views):
@@ -125,18 +119,19 @@ def pending_blocks(views, total: int | None = None) -> list[dict]:
 
 
 def review_reply(views, total: int) -> dict:
-    return reply(f"{total} pairing(s) to review", pending_blocks(views, total))
+    return reply(f"{plural(total, 'pairing')} to review", pending_blocks(views, total))
 
 
 def round_summary(match_round, posted: int, failed: int = 0, channel: str | None = None) -> str:
+    considered = (f"{plural(match_round.needs_considered, 'open need')} and "
+                  f"{plural(match_round.offers_considered, 'offer')} with room")
     if not match_round.proposals:
-        return (f"Matching round done: {match_round.needs_considered} open need(s) and "
-                f"{match_round.offers_considered} offer(s) with room, but no new pairings this time.")
+        return f"Matching round done: {considered}, but no new pairings this time."
     where = f" in <#{channel}>" if channel else ""
-    text = (f"Matching round done: {match_round.proposals} new pairing(s) from {match_round.needs_considered} "
-            f"open need(s) and {match_round.offers_considered} offer(s). {posted} review card(s) posted{where}.")
+    text = (f"Matching round done: {plural(match_round.proposals, 'new pairing')} from {considered}. "
+            f"{plural(posted, 'review card')} posted{where}.")
     if failed:
-        text += f" {failed} card(s) could not be posted: check the bot is in the review channel."
+        text += (f" {plural(failed, 'card')} could not be posted: check the bot is in the review channel.")
     return text
 
 
@@ -178,8 +173,9 @@ def introduction(view, taker_ids, giver_ids, lead_id: str | None) -> tuple[str, 
                 f"{quote(view.need.text)}"),
         section(f"{_names(giver_ids)} from *{escape(view.offer_school.name)}* offered:\n{quote(view.offer.text)}"),
     ]
-    if p.reason:
-        blocks.append(section(f"*Why we thought of you both:* {_because(p.reason)}"))
+    said = because(p.reason, view.need.text, view.offer.text, for_leads=False)  # both schools read this
+    if said:
+        blocks.append(section(f"*Why we thought of you both:* {said}."))
     blocks.append(section(f"*A first step:* {FIRST_STEP}."))
     if lead_id:
         blocks.append(context(f"<@{lead_id}> approved this pairing and is here if you need anything. "
@@ -205,9 +201,10 @@ def followup(pairing_id: int, round_no: int, other_school) -> tuple[str, list[di
     blocks = [
         section(f":wave: Have you connected with *{escape(other_school.name)}*?"),
         actions(
-            button("Yes", "followup_answer", f"{value}:yes", style="primary"),
-            button("Not yet", "followup_answer", f"{value}:not_yet"),
-            button("It didn't happen", "followup_answer", f"{value}:no"),
+            # Slack refuses a block whose buttons share an action_id (invalid_blocks): one each.
+            button("Yes", "followup_yes", f"{value}:yes", style="primary"),
+            button("Not yet", "followup_not_yet", f"{value}:not_yet"),
+            button("It didn't happen", "followup_no", f"{value}:no"),
             block_id=f"followup_{pairing_id}",
         ),
     ]
@@ -224,6 +221,34 @@ FOLLOWUP_THANKS = {
 
 def followup_thanks(state: str) -> str:
     return FOLLOWUP_THANKS.get(state, "Thank you.")
+
+
+# A second answer, usually from the other school after the first has answered: thanks, never "nothing changed".
+FOLLOWUP_LATE = {
+    ("connected", "yes"): ":tada: Thank you! We'd already heard you've connected, so you're all set. "
+                          "In a few weeks I'll ask what difference it made.",
+    ("connected", "no"): "Thank you. We'd already heard that you'd connected; if it didn't happen after all, "
+                         "please let your network lead know.",
+    ("connected", "not_yet"): "Thank you. We'd already heard that you'd connected, so I won't ask again.",
+    ("declined", "no"): "Thanks for letting us know: we'd already heard. The need can be paired again and the "
+                        "offer's place is free for another school.",
+    ("declined", "yes"): "Thank you. We'd heard it didn't happen; if you have connected after all, wonderful: "
+                         "please let your network lead know so they can record it.",
+    ("declined", "not_yet"): "Thank you. We'd heard it didn't happen, so the need can be paired again.",
+    ("completed", ""): ":pray: Thank you: this pairing is already complete, with feedback from both schools.",
+}
+
+
+def followup_late_text(state: str, answer: str) -> str:
+    return FOLLOWUP_LATE.get((state, answer)) or FOLLOWUP_LATE.get((state, "")) or \
+        "Thank you: we already have an answer for this pairing, so there's nothing more to do."
+
+
+def feedback_late_text(state: str) -> str:
+    """Feedback asked for on a pairing that is not (or no longer) waiting for it."""
+    if state == "completed":
+        return FOLLOWUP_LATE[("completed", "")]
+    return "Thank you. Feedback opens once the two schools have connected: I'll ask you then."
 
 
 def feedback_request(pairing_id: int, other_school) -> tuple[str, list[dict]]:
@@ -274,10 +299,6 @@ def feedback_thanks_view() -> dict:
         "close": plain("Close"),
         "blocks": [section(":pray: Thank you. Your feedback helps the network see where help makes a difference.")],
     }
-
-
-def home_section(views, total: int) -> list[dict]:
-    return [divider(), *pending_blocks(views, total)] if views else pending_blocks(views, total)
 
 
 def declined_notice(view) -> tuple[str, list[dict]]:

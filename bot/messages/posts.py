@@ -4,47 +4,23 @@ from __future__ import annotations
 import json
 
 from bot.messages.common import (
-    actions, button, context, divider, escape, option, plain, quote, reply, section,
+    SCHOOL, actions, button, context, divider, escape, option, plain, plural, quote, reply, section, theme_label,
 )
+from bot.domain.pairings import State
 from bot.domain.posts import FORMATS, MAX_CAPACITY, MAX_POST_CHARS, URGENCIES
-from matching.themes import THEME_LABELS, THEMES
+from matching.themes import THEMES
 
-USAGE = """*How to use Collab*
-• `/collab join <URN or part of your school's name>`: link yourself to your school
-• `/collab need <what your school needs help with>`: or just `/collab need` for a form
-• `/collab offer <what your school could share>`: or just `/collab offer` for a form
-• `/collab list`: your school's needs and offers, to close or pause them
-• `/collab matches`: your school's pairings and where they have got to
-• `/collab pause [weeks]` and `/collab resume`: stop or restart digests and nudges to you
-• `/collab forget-me`: delete what Collab holds about you
-• `/collab help`: this message"""
-
-LEAD_USAGE = """*For network leads*
-• `/collab round`: run a matching round now
-• `/collab review`: pairings waiting for a decision
-• `/collab report`: the network's report, with a chart, by direct message
-• `/collab export`: every pairing as a spreadsheet (CSV), by direct message
-• `/collab lead add @someone` and `/collab lead remove @someone`"""
-
-
-def help_reply(is_lead: bool = False) -> dict:
-    blocks = [section(USAGE)]
-    if is_lead:
-        blocks.append(section(LEAD_USAGE))
-    return reply("How to use Collab", blocks)
-
-
-def problem_reply(problem: str, typed: str | None = None, show_usage: bool = False) -> dict:
+def problem_reply(problem: str, typed: str | None = None, usage: str | None = None) -> dict:
     """Say what was wrong; give back what they typed so nothing is lost."""
     blocks = [section(f":warning: {escape(problem)}")]
-    text = problem
+    text = escape(problem)  # the fallback text too: a problem can quote what was typed
     if typed:
         echo = "You typed:\n" + quote(typed)
         blocks.append(section(echo))
         # Blocks cap at 3,000 characters; the fallback text carries up to 40,000, so long posts survive there.
-        text = f"{problem}\nYou typed:\n{escape(typed)}"
-    if show_usage:
-        blocks.append(section(USAGE))
+        text = f"{escape(problem)}\nYou typed:\n{escape(typed)}"
+    if usage:
+        blocks.append(section(usage))
     return {"text": text[:39000], "blocks": blocks, "response_type": "ephemeral"}
 
 
@@ -66,7 +42,7 @@ def joined_reply(school, moved: bool) -> dict:
     verb = "You've moved to" if moved else "Welcome! You've joined"
     return reply(
         f"{verb} {school.name}.",
-        [section(f":school: {verb} {school_line(school)}.\nNext: `/collab need …` or `/collab offer …`.")],
+        [section(f"{SCHOOL} {verb} {school_line(school)}.\nNext: `/collab need …` or `/collab offer …`.")],
     )
 
 
@@ -75,8 +51,8 @@ def theme_select(kind: str, post_id: int, current: str) -> dict:
         "type": "static_select",
         "action_id": "post_theme",
         "placeholder": plain("Change theme"),
-        "initial_option": option(THEME_LABELS[current], f"{kind}:{post_id}:{current}"),
-        "options": [option(THEME_LABELS[t], f"{kind}:{post_id}:{t}") for t in THEMES],
+        "initial_option": option(theme_label(current), f"{kind}:{post_id}:{current}"),
+        "options": [option(theme_label(t), f"{kind}:{post_id}:{t}") for t in THEMES],
     }
 
 
@@ -90,38 +66,75 @@ def posted_reply(kind: str, post, school) -> dict:
         [
             section(headline),
             section(quote(post.text)),
-            section(f"Theme: *{THEME_LABELS[post.theme]}*. Not right? Pick another:", theme_select(kind, post.id, post.theme)),
+            section(f"Theme: *{theme_label(post.theme)}*. Not right? Pick another:", theme_select(kind, post.id, post.theme)),
         ],
     )
 
 
-def _post_row(kind: str, post) -> list[dict]:
+def post_rows(kind: str, post, start: int = 0) -> list[dict]:
+    """One post with its Pause / Resume and Close buttons (the same in `/collab list` and App Home).
+
+    The buttons carry the page they were on (`need:12:10`), so the answer shows that page again.
+    """
     paused = post.status == "paused"
     label = "Need" if kind == "need" else "Offer"
     extra = f" · {post.capacity_per_term} per term" if kind == "offer" else ""
     status = " · _paused_" if paused else ""
-    value = f"{kind}:{post.id}"
+    value = f"{kind}:{post.id}:{start}"
     return [
-        section(f"*{label}* · {THEME_LABELS[post.theme]}{extra}{status}\n{quote(post.text)}"),
+        section(f"*{label}* · {theme_label(post.theme)}{extra}{status}\n{quote(post.text)}"),
         actions(
             button("Resume" if paused else "Pause", "post_resume" if paused else "post_pause", value),
-            button("Close", "post_close", value, style="danger"),
+            button("Close", "post_close", value, style="danger",
+                   confirm=confirm("Close this post?", "It won't be matched any more. You can always post it again.",
+                                   "Close it")),
             block_id=f"post_{kind}_{post.id}",
         ),
     ]
 
 
-def list_reply(posts) -> dict:
-    blocks = [section(f"*{escape(posts.school.name)}*: what your school has asked for and offered")]
-    if not posts.needs and not posts.offers:
+def confirm(title: str, text: str, yes: str, no: str = "Keep it") -> dict:
+    return {"title": plain(title, 100), "text": plain(text, 300), "confirm": plain(yes, 30), "deny": plain(no, 30)}
+
+
+def _pager(shown_from: int, shown: int, total: int, next_start: int | None, next_id: str, first_id: str,
+           noun: str) -> list[dict]:
+    """"Showing 11–20 of 30 needs and offers" and the buttons to go on, when there is more than a page."""
+    if total <= shown and shown_from == 0:
+        return []
+    blocks = [context(f"Showing {shown_from + 1}–{shown_from + shown} of {total} {noun}.")]
+    buttons = []
+    if next_start is not None:
+        left = total - next_start
+        buttons.append(button(f"Show more ({left} more)", next_id, str(next_start), style="primary"))
+    if shown_from > 0:
+        buttons.append(button("Back to the start", first_id, "0"))
+    if buttons:
+        blocks.append(actions(*buttons, block_id=f"{next_id}_{shown_from}"))
+    return blocks
+
+
+def listing_blocks(posts) -> list[dict]:
+    """A page of the school's needs then offers, each with its buttons (shared by `list` and App Home)."""
+    blocks = []
+    if not posts.total:
         blocks.append(section("Nothing yet. Try `/collab need …` or `/collab offer …`."))
     for need in posts.needs:
-        blocks += _post_row("need", need)
+        blocks += post_rows("need", need, posts.start)
     if posts.needs and posts.offers:
         blocks.append(divider())
     for offer in posts.offers:
-        blocks += _post_row("offer", offer)
-    return reply(f"{posts.school.name}: needs and offers", blocks[:50])
+        blocks += post_rows("offer", offer, posts.start)
+    return blocks
+
+
+def list_reply(posts) -> dict:
+    counts = f"{plural(posts.needs_total, 'need')} and {plural(posts.offers_total, 'offer')} open or paused"
+    blocks = [section(f"*{escape(posts.school.name)}*: what your school has asked for and offered ({counts})")]
+    blocks += listing_blocks(posts)
+    blocks += _pager(posts.start, len(posts.needs) + len(posts.offers), posts.total, posts.next_start,
+                     "list_more", "list_first", "needs and offers")
+    return reply(f"{posts.school.name}: {counts}", blocks)
 
 
 def _select(action_id: str, options: dict, initial: str | None = None, placeholder: str = "Choose") -> dict:
@@ -143,7 +156,7 @@ def _input(block_id: str, label: str, element: dict, optional: bool = False, hin
     return block
 
 
-THEME_OPTIONS = {t: THEME_LABELS[t] for t in THEMES}
+THEME_OPTIONS = {t: theme_label(t) for t in THEMES}
 
 
 def post_modal(kind: str, channel_id: str = "", initial_text: str = "") -> dict:
@@ -191,24 +204,54 @@ def forget_me_reply() -> dict:
     )
 
 
-STATE_WORDS = {
-    "approved": "approved, introduction on its way",
-    "introduced": "introduced",
-    "connected": "connected",
-    "declined": "didn't go ahead",
-    "completed": "completed, thank you",
+# What a school reads of one pairing, from its side: (receiving, giving) lead-in, then where it has got to.
+PAIRING_WORDS = {
+    State.APPROVED: ("*{partner}* will help with", "You'll be helping *{partner}* with",
+                     "approved: the introduction is on its way"),
+    State.INTRODUCED: ("*{partner}* is helping with", "You're helping *{partner}* with",
+                       "introduced: have you been in touch yet?"),
+    State.CONNECTED: ("*{partner}* is helping with", "You're helping *{partner}* with", "connected"),
+    State.DECLINED: ("*{partner}* was paired with your need", "You were paired to help *{partner}* with",
+                     "didn't go ahead, and that's fine: it can be paired again"),
+    State.COMPLETED: ("*{partner}* helped with", "You helped *{partner}* with", "completed: thank you"),
 }
 
 
-def matches_reply(school, pairings) -> dict:
-    blocks = [section(f"*{escape(school.name)}*: your pairings")]
-    if not pairings:
-        blocks.append(section("No pairings yet. Leads review new pairings every week; "
-                              "`/collab list` shows what your school has posted."))
-    for item in pairings[:20]:
-        if item.role == "receiving":
-            line = f":handshake: *{escape(item.partner.name)}* is helping with:\n{quote(item.need.text)}"
-        else:
-            line = f":handshake: You're helping *{escape(item.partner.name)}* with:\n{quote(item.need.text)}"
-        blocks.append(section(f"{line}\n_{STATE_WORDS.get(item.pairing.state, item.pairing.state)}_"))
-    return reply(f"{school.name}: pairings", blocks)
+def pairing_buttons(pairing) -> list[dict]:
+    """What a school can do next about a pairing: the follow-up's answers, or the feedback form."""
+    pid = pairing.id
+    if pairing.state == State.INTRODUCED:
+        return [actions(
+            button("We've connected", "followup_yes", f"{pid}:0:yes", style="primary"),
+            button("It didn't happen", "followup_no", f"{pid}:0:no",
+                   confirm=confirm("It didn't happen?", "The need can be paired again and the offer's place is "
+                                   "freed for another school.", "Yes, it didn't happen", "Cancel")),
+            block_id=f"pairing_{pid}",
+        )]
+    if pairing.state == State.CONNECTED:
+        return [actions(button("Give feedback", "feedback_open", str(pid), style="primary"),
+                        block_id=f"pairing_{pid}")]
+    return []
+
+
+def pairing_rows(item) -> list[dict]:
+    """One of the school's pairings, from its side, with its buttons (shared by `matches` and App Home)."""
+    receiving, giving, where = PAIRING_WORDS.get(item.pairing.state, ("*{partner}*", "*{partner}*", item.pairing.state))
+    lead_in = (receiving if item.role == "receiving" else giving).format(partner=escape(item.partner.name))
+    return [section(f":handshake: {lead_in}:\n{quote(item.need.text)}\n_{where}_"), *pairing_buttons(item.pairing)]
+
+
+def pairings_blocks(page) -> list[dict]:
+    if not page.total:
+        return [section("No pairings yet. Leads review new pairings every week; "
+                        "`/collab list` shows what your school has posted.")]
+    return [block for item in page.items for block in pairing_rows(item)]
+
+
+def matches_reply(page) -> dict:
+    blocks = [section(f"*{escape(page.school.name)}*: your {plural(page.total, 'pairing')}"
+                      if page.total else f"*{escape(page.school.name)}*: your pairings")]
+    blocks += pairings_blocks(page)
+    blocks += _pager(page.start, len(page.items), page.total, page.next_start, "matches_more", "matches_first",
+                     "pairings")
+    return reply(f"{page.school.name}: {plural(page.total, 'pairing')}", blocks)

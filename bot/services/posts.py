@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.domain.errors import InvalidInput, NotFound
@@ -58,26 +59,66 @@ def post_offer(
     return offer
 
 
+# Posts shown at once by `/collab list` and App Home: each is two blocks, and Slack allows 50 a message.
+PAGE = 10
+
+
 @dataclass
 class SchoolPosts:
+    """One page of a school's live posts: needs first, then offers, oldest first within each."""
+
     school: School
     needs: list[Need]
     offers: list[Offer]
+    needs_total: int = 0
+    offers_total: int = 0
+    start: int = 0  # where this page starts among all of them (0 is the first need)
+
+    @property
+    def total(self) -> int:
+        return self.needs_total + self.offers_total
+
+    @property
+    def next_start(self) -> int | None:
+        """Where the next page starts, or None when this is the last."""
+        after = self.start + len(self.needs) + len(self.offers)
+        return after if after < self.total else None
 
 
-def list_posts(session: Session, workspace: Workspace, user_id: str) -> SchoolPosts:
-    """The school's open and paused posts (closed and expired ones are history)."""
+def _on_a_page(start: int, total: int, limit: int) -> int:
+    """`start`, or the last page's start when posts closed since left it past the end."""
+    last = ((total - 1) // limit) * limit if total else 0
+    return max(0, min(start, last))
+
+
+def _live(table, workspace: Workspace, school: School):
+    return (table.workspace_id == workspace.id, table.school_id == school.id, table.status.in_(LIVE))
+
+
+def list_posts(session: Session, workspace: Workspace, user_id: str, start: int = 0, limit: int = PAGE) -> SchoolPosts:
+    """One page of the school's open and paused posts (closed and expired ones are history).
+
+    Reads two counts and at most `limit` rows, however many posts the school has.
+    """
     _, school = require_school(session, workspace, user_id)
-    live = LIVE
-    needs = session.exec(
-        select(Need).where(Need.workspace_id == workspace.id, Need.school_id == school.id, Need.status.in_(live))
-        .order_by(Need.created_at, Need.id)
-    ).all()
-    offers = session.exec(
-        select(Offer).where(Offer.workspace_id == workspace.id, Offer.school_id == school.id, Offer.status.in_(live))
-        .order_by(Offer.created_at, Offer.id)
-    ).all()
-    return SchoolPosts(school, list(needs), list(offers))
+    counts = {}
+    for kind, table in TABLES.items():
+        counts[kind] = session.exec(select(func.count(table.id)).where(*_live(table, workspace, school))).one()
+    start = _on_a_page(start, counts["need"] + counts["offer"], limit)
+    needs: list = []
+    if start < counts["need"]:
+        needs = list(session.exec(
+            select(Need).where(*_live(Need, workspace, school)).order_by(Need.created_at, Need.id)
+            .offset(start).limit(limit)
+        ).all())
+    offers: list = []
+    room = limit - len(needs)
+    if room > 0 and counts["offer"]:
+        offers = list(session.exec(
+            select(Offer).where(*_live(Offer, workspace, school)).order_by(Offer.created_at, Offer.id)
+            .offset(max(0, start - counts["need"])).limit(room)
+        ).all())
+    return SchoolPosts(school, needs, offers, counts["need"], counts["offer"], start)
 
 
 def own_post(session: Session, workspace: Workspace, user_id: str, kind: str, post_id: int) -> Need | Offer:

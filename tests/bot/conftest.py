@@ -7,6 +7,7 @@ from bot.config import Settings
 from bot.web.wsgi import create_wsgi_app
 from models import School
 from models.db import make_engine, session_scope
+from tests.support.block_kit import ack_problems, assert_block_kit, sent_problems
 from tests.support.network import SCHOOLS as NETWORK_SCHOOLS
 from tests.support.slack_requests import SlackSender, serve_wsgi
 
@@ -32,9 +33,26 @@ def app_url(settings):
     engine.dispose()
 
 
+class CheckedSender(SlackSender):
+    """A signed sender that also holds every answer the app gives to Block Kit's rules."""
+
+    def raw(self, *args, **kwargs):
+        response = super().raw(*args, **kwargs)
+        if response.headers.get("content-type", "").startswith("application/json") and response.content:
+            assert_block_kit(ack_problems(response.json()))
+        return response
+
+
 @pytest.fixture
 def sender(app_url, slack) -> SlackSender:
-    return SlackSender(app_url, SECRET, response_url_base=slack.base_url, user_id=DEPUTY)
+    return CheckedSender(app_url, SECRET, response_url_base=slack.base_url, user_id=DEPUTY)
+
+
+@pytest.fixture(autouse=True)
+def block_kit_rules(slack):
+    """Every message, view and response_url POST any test here made Slack receive obeys Block Kit's rules."""
+    yield
+    assert_block_kit(sent_problems(slack))
 
 
 SCHOOLS = [*NETWORK_SCHOOLS,

@@ -62,16 +62,18 @@ def test_follow_up_after_seven_days_then_yes_then_feedback_completes(sender, sla
     labels = [e["text"]["text"] for b in asked[net.COLGATE].json("blocks") if b["type"] == "actions" for e in b["elements"]]
     assert labels == ["Yes", "Not yet", "It didn't happen"]
 
-    sender.action("followup_answer", f"{pid}:1:yes", user_id=net.COLGATE, channel_id=dm_channel_id(net.COLGATE),
+    sender.action("followup_yes", f"{pid}:1:yes", user_id=net.COLGATE, channel_id=dm_channel_id(net.COLGATE),
                   message={"blocks": asked[net.COLGATE].json("blocks")})
     [thanks] = slack.wait_for_response(1)
     assert thanks.json("replace_original") is True and "Wonderful" in thanks.text
     pairing = state(engine, pid)
     assert pairing.state == "connected" and pairing.connected_at
-    # The other side answers late: nothing changes, and they are told so kindly.
-    sender.action("followup_answer", f"{pid}:1:no", user_id=net.HINCHLEY, channel_id=dm_channel_id(net.HINCHLEY),
+    # The other side answers late: nothing changes, and they are thanked (never "nothing changed").
+    sender.action("followup_no", f"{pid}:1:no", user_id=net.HINCHLEY, channel_id=dm_channel_id(net.HINCHLEY),
                   message={"blocks": []})
-    assert "already marked as connected" in slack.wait_for_response(2)[1].text
+    late = slack.wait_for_response(2)[1].text
+    assert late.startswith("Thank you") and "already heard that you'd connected" in late
+    assert "nothing changed" not in late
     assert state(engine, pid).state == "connected"
 
     connected = state(engine, pid).connected_at
@@ -140,14 +142,14 @@ def test_it_didnt_happen_declines_and_frees_the_offer(sender, slack, engine, sch
     with session_scope(engine) as session:
         assert rounds.propose_round(session, ws, settings).proposals == 0  # the offer's one slot is in use
     followups_at(engine, messenger, settings, T0 + timedelta(days=7))
-    sender.action("followup_answer", f"{pid}:1:no", user_id=net.HINCHLEY, channel_id=dm_channel_id(net.HINCHLEY),
+    sender.action("followup_no", f"{pid}:1:no", user_id=net.HINCHLEY, channel_id=dm_channel_id(net.HINCHLEY),
                   message={"blocks": []})
     assert "frees the offer" in slack.wait_for_response(1)[0].text
     assert state(engine, pid).state == "declined"
     # The lead who approved it hears once, even if the other side also says so.
     [notice] = [c for c in slack.wait_for("chat.postMessage", 3) if c.params["channel"] == LEAD]
     assert "Colgate Primary School and Hinchley Wood School say their pairing didn't happen" in notice.params["text"]
-    sender.action("followup_answer", f"{pid}:1:no", user_id=net.COLGATE, channel_id=dm_channel_id(net.COLGATE),
+    sender.action("followup_no", f"{pid}:1:no", user_id=net.COLGATE, channel_id=dm_channel_id(net.COLGATE),
                   message={"blocks": []})
     slack.wait_for_response(2)
     assert len([c for c in slack.calls_to("chat.postMessage") if c.params["channel"] == LEAD]) == 1

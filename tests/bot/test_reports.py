@@ -95,7 +95,7 @@ def test_export_sends_the_lead_a_csv_of_this_networks_pairings(sender, slack, en
 
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert tuple(rows[0].keys()) == CSV_COLUMNS
-    assert [r["pairing_id"] for r in rows] == [str(done), str(waiting)]
+    assert [r["Pairing"] for r in rows] == [str(done), str(waiting)]
     assert "OTHER NETWORK SECRET" not in data.decode("utf-8-sig")
 
     first, second = rows
@@ -103,22 +103,44 @@ def test_export_sends_the_lead_a_csv_of_this_networks_pairings(sender, slack, en
         p = session.get(Pairing, done)
         need, offer = session.get(Need, p.need_id), session.get(Offer, p.offer_id)
         taker, giver = session.get(School, need.school_id), session.get(School, offer.school_id)
-    assert first["state"] == "completed"
-    assert (first["need_school_urn"], first["need_school_name"]) == (taker.urn, taker.name) == ("126013", "Colgate Primary School")
-    assert (first["offer_school_urn"], first["offer_school_name"]) == (giver.urn, giver.name)
-    assert (first["need_theme"], first["need_text"]) == ("attendance", need.text)
-    assert (first["offer_theme"], first["offer_text"]) == ("attendance", offer.text)
-    # Times in London: 2 March is GMT, 6 April (35 days on) is BST.
-    assert first["proposed_at"] == "2026-03-02 09:00" and first["decided_at"] == "2026-03-02 10:00"
-    assert first["introduced_at"] == "2026-03-02 10:00" and first["connected_at"] == "2026-03-09 09:00"
-    assert first["completed_at"] == "2026-04-06 10:00"
-    assert first["decided_by"] == "forgotten"  # the lead who decided used forget-me
-    assert (first["impact_from_need_school"], first["impact_from_offer_school"]) == ("4", "5")
+    assert first["State"] == "Completed"
+    assert (first["Needing school URN"], first["Needing school"]) == (taker.urn, taker.name) == ("126013", "Colgate Primary School")
+    assert (first["Offering school URN"], first["Offering school"]) == (giver.urn, giver.name)
+    # Themes by their label, people by their name (from users.info), never a slug or a Slack id.
+    assert (first["Need theme"], first["Need"]) == ("Attendance", need.text)
+    assert (first["Offer theme"], first["Offer"]) == ("Attendance", offer.text)
+    names = {c.params["user"]: c.response["user"]["real_name"] for c in slack.calls_to("users.info")}
+    assert first["Need posted by"] == names[net.COLGATE] and first["Offer posted by"] == names[net.HINCHLEY]
+    import re
 
-    assert second["state"] == "proposed" and second["decided_by"] == "" and second["decided_at"] == ""
+    people = [r[c] for r in rows for c in ("Need posted by", "Offer posted by", "Decided by")]
+    assert people and not [p for p in people if re.fullmatch(r"[UW][A-Z0-9]{2,}", p)]
+    assert first["Why paired"] == "both about attendance"
+    # Times in London: 2 March is GMT, 6 April (35 days on) is BST.
+    assert first["Proposed"] == "2026-03-02 09:00" and first["Decided"] == "2026-03-02 10:00"
+    assert first["Introduced"] == "2026-03-02 10:00" and first["Connected"] == "2026-03-09 09:00"
+    assert first["Completed"] == "2026-04-06 10:00"
+    assert first["Decided by"] == "a former member"  # the lead who decided used forget-me
+    assert (first["Impact (needing school)"], first["Impact (offering school)"]) == ("4", "5")
+
+    assert second["State"] == "Waiting for review" and second["Decided by"] == "" and second["Decided"] == ""
     # Cells a spreadsheet would run as formulas are text.
-    assert second["need_text"].startswith("'=HYPERLINK(")
-    assert second["offer_text"].startswith("'@SUM(")
+    assert second["Need"].startswith("'=HYPERLINK(")
+    assert second["Offer"].startswith("'@SUM(")
+
+
+def test_export_has_the_reject_reason_and_the_deciders_name(sender, slack, engine, schools):
+    net.join_all(engine)
+    need = net.need(engine, net.COLGATE, net.ABSENCE_NEED, theme="post16_careers")
+    offer = net.offer(engine, net.HINCHLEY, net.ABSENCE_OFFER, theme="send")
+    pairing(engine, need, offer, "rejected", decided_by=LEAD, decided_at=T0, reject_reason="they already work together")
+    slack.add_user(LEAD, real_name="Pat Lead")
+    sender.command("export", user_id=LEAD)
+    data, _ = uploaded(slack)
+    [row] = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert (row["State"], row["Decided by"], row["Reason for rejecting"]) == (
+        "Not approved", "Pat Lead", "they already work together")
+    assert (row["Need theme"], row["Offer theme"]) == ("Sixth form and careers", "SEND and inclusion")
 
 
 def test_report_and_export_are_for_leads_only(sender, slack, engine, schools):
@@ -143,21 +165,75 @@ def test_an_appointed_lead_can_export_too(sender, slack, engine, schools):
 # --------------------------------------------------------------------------- report
 
 def test_report_sends_a_chart_and_the_networks_counts(sender, slack, engine, schools):
-    build(engine)
+    build(engine)  # pairings from last school year: counted in the totals, not in the year so far
     response = sender.command("report", user_id=LEAD)
     assert "Preparing your report" in response.json()["text"]
-    data, complete = uploaded(slack)
-    assert data.startswith(PNG)
-    assert complete.params["channel_id"] == dm_channel_id(LEAD)
-    summary = complete.params["initial_comment"]
-    assert "Needs: 1 open, 0 paired, 0 connected, 1 completed" in summary
+    [message] = slack.wait_for("chat.postMessage")
+    summary = message.params["text"]
+    assert "Needs now: 1 open, 0 paired, 0 connected, 1 completed" in summary
     assert "Offers open: 2" in summary
     assert "Schools taking part: 4; schools that have given help: 1; that have received help: 1" in summary
     assert "Waiting for review: 1" in summary
     assert "Average impact from feedback: 4.5 out of 5 (2 answers)" in summary
+    # This network's two needs were posted today (this school year); their pairings date from last March.
+    assert "This school year so far" in summary and "2 needs posted, 0 introductions, 0 connected" in summary
+    assert "No pairings yet this school year, so no chart" in summary
     # No school is named, ranked or compared.
     for school in net.SCHOOLS:
         assert school["name"] not in summary
+
+
+def this_school_year(days_ago: float = 0):
+    """A moment in the current school year, `days_ago` before now, never before 1 September."""
+    from bot.config import Settings
+    from bot.services.calendar import school_year_start
+
+    now = datetime.now(timezone.utc)
+    start = school_year_start(now, Settings())
+    return max(start + timedelta(hours=1), now - timedelta(days=days_ago))
+
+
+def test_report_of_the_school_year_has_a_dated_chart_and_needs_met_by_fsm_quarter(sender, slack, engine, schools):
+    net.join_all(engine)
+    at = this_school_year(days_ago=20)
+    # Colgate (35 % FSM) gets help twice; St Mary's RC (20 %) posts a need still waiting.
+    for _ in range(2):
+        need = net.need(engine, net.COLGATE, net.ABSENCE_NEED, theme="attendance")
+        offer = net.offer(engine, net.HINCHLEY, net.ABSENCE_OFFER, theme="attendance")
+        pairing(engine, need, offer, "connected", at=at, introduced_at=at, connected_at=at, decided_by=LEAD,
+                decided_at=at)
+    net.need(engine, net.STMARYRC, net.PHONICS_NEED, theme="reading")
+    sender.command("report", user_id=LEAD)
+    data, complete = uploaded(slack)
+    assert data.startswith(PNG)
+    summary = complete.params["initial_comment"]
+    assert "3 needs posted, 2 introductions, 2 connected" in summary
+    assert "Highest quarter (35–35 % FSM, 1 school): 2 of 2 needs met (100 %)" in summary
+    assert "Third quarter (20–20 % FSM, 1 school): 0 of 1 need met (0 %)" in summary
+    assert "1 gave only, 1 received only, 2 not yet either" in summary
+    for school in net.SCHOOLS:
+        assert school["name"] not in summary
+    assert "school year so far" in complete.json("files")[0]["title"]
+
+
+def test_the_chart_draws_the_year_with_counts_and_dates(engine, schools):
+    from bot.messages.reports import STATE_COLOURS, render_chart
+
+    net.join_all(engine)
+    at = this_school_year(days_ago=10)
+    need = net.need(engine, net.COLGATE, net.ABSENCE_NEED, theme="attendance")
+    offer = net.offer(engine, net.HINCHLEY, net.ABSENCE_OFFER, theme="attendance")
+    pairing(engine, need, offer, "introduced", at=at, introduced_at=at)
+    from bot.config import Settings
+    from bot.services.calendar import school_year_start
+
+    now = datetime.now(timezone.utc)
+    with session_scope(engine) as session:
+        report = network_report(session, net.workspace(engine), now, since=school_year_start(now, Settings()))
+    assert report.year_by_theme == {"attendance": {"introduced": 1}}
+    assert render_chart(report).startswith(PNG)
+    greys = [c for c in STATE_COLOURS.values() if len({c[1:3], c[3:5], c[5:7]}) == 1]
+    assert len(greys) == 1 and len(set(STATE_COLOURS.values())) == len(STATE_COLOURS)
 
 
 def test_report_counts_only_this_network(engine, schools):
@@ -176,7 +252,7 @@ def test_report_with_no_pairings_says_so_without_a_chart(sender, slack, engine, 
     sender.command("report", user_id=LEAD)
     [message] = slack.wait_for("chat.postMessage")
     assert message.params["channel"] == dm_channel_id(LEAD)
-    assert "Needs: 0 open" in message.params["text"] and "no chart" in message.params["text"]
+    assert "Needs now: 0 open" in message.params["text"] and "no chart" in message.params["text"]
     assert slack.calls_to("upload") == []
 
 

@@ -87,6 +87,12 @@ def test_approve_updates_the_card_and_introduces_both_schools_and_the_lead(sende
     words = " ".join(b.get("text", {}).get("text", "") for b in intro.json("blocks") if b["type"] in ("section",))
     assert net.ABSENCE_NEED in words and net.ABSENCE_OFFER in words
     assert "20-minute call this week" in words and "two times that suit you" in words
+    # Both schools read the introduction: the receiving school's share of free school meals is the
+    # leads' business (it is on the review card), never shown in front of its partner.
+    [card] = [c for c in slack.calls_to("chat.postMessage") if c.params["channel"] == REVIEW_CHANNEL]
+    assert "35 % of pupils on free school meals" in str(card.json("blocks"))
+    assert "Why we thought of you both:" in words
+    assert "free school meals" not in words and "35 %" not in words
     wait_until(lambda: the_pairing(engine).state == "introduced")
     pairing = the_pairing(engine)
     assert pairing.decided_by == LEAD and pairing.introduced_at and pairing.conversation_id == mpim_channel_id(group)

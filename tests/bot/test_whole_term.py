@@ -111,9 +111,9 @@ def test_a_network_goes_through_a_whole_term(sender, slack, engine, schools, set
     assert asked == set(STAFF)
     with at(MONDAY + timedelta(days=7, hours=3)):
         before = len(slack.responses)
-        sender.action("followup_answer", f"{absence.id}:1:yes", user_id=COLGATE, channel_id=dm_channel_id(COLGATE),
+        sender.action("followup_yes", f"{absence.id}:1:yes", user_id=COLGATE, channel_id=dm_channel_id(COLGATE),
                       message={"blocks": []})
-        sender.action("followup_answer", f"{phonics.id}:1:no", user_id=STMARY, channel_id=dm_channel_id(STMARY),
+        sender.action("followup_no", f"{phonics.id}:1:no", user_id=STMARY, channel_id=dm_channel_id(STMARY),
                       message={"blocks": []})
         answers = slack.wait_for_response(before + 2)[before:]
     assert pairing_for(engine, ABSENCE).state == "connected", [a.text for a in answers]

@@ -82,10 +82,7 @@ def test_a_lead_naming_a_40_character_user_gets_an_answer(sender, schools):
     assert response.status_code == 200 and response.json()["response_type"] == "ephemeral"
 
 
-def test_a_lead_naming_a_40_character_user_stores_nothing(sender, engine, schools, request):
-    if engine.dialect.name == "sqlite":  # PostgreSQL refuses the row (varchar(32)); the guard answers politely
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=(
-            "the mention pattern in bot/slack/listeners/commands/lead.py accepts any length, and SQLite stores it")))
+def test_a_lead_naming_a_40_character_user_stores_nothing(sender, engine, schools):
     sender.command(f"lead add <@U{'A' * 39}>", user_id=LEAD)
     with session_scope(engine) as session:
         assert [m for m in session.exec(select(Member)).all() if len(m.slack_user_id) > 32] == []

@@ -127,31 +127,19 @@ def test_no_text_through_any_surface_gets_a_5xx_or_injects_markup(network, sende
     assert seen["examples"] >= 250
     time.sleep(1.0)  # what follows the acknowledgements (respond, chat.postEphemeral) arrives
     leaks = [(sent[:300], live_markup_in(sent)) for sent in everything_sent(slack)
-             if live_markup_in(sent) and not known_gap(sent)]
+             if live_markup_in(sent)]
     assert leaks == []
 
 
-def known_gap(sent: str) -> bool:
-    """Later messages with live markup that a dedicated strict-xfail test below pins down, so this
-    property still guards everything else. Remove an entry when its test starts passing."""
-    return "I can't find a school with URN " in sent  # test_a_forged_join_pick_value_is_escaped
-
-
-def test_a_problem_reply_escapes_its_fallback_text(sender, schools, request):
+def test_a_problem_reply_escapes_its_fallback_text(sender, schools):
     """Found by the property test above: the blocks escape what was typed, the fallback `text` (what
     notifications and screen readers show) does not, because the problem names the typed word."""
-    request.node.add_marker(pytest.mark.xfail(strict=True, reason=(
-        "bot/messages/posts.problem_reply puts the problem, which quotes the typed word, in `text` "
-        "unescaped (issue 8); when fixed, drop the fallback exception in the property test")))
     body = sender.command("<!channel> please").json()
     assert "<!channel>" not in json.dumps(body)
 
 
-def test_a_forged_join_pick_value_is_escaped(sender, slack, schools, request):
+def test_a_forged_join_pick_value_is_escaped(sender, slack, schools):
     """Found by the property test: the join button's value comes back unescaped in the problem."""
-    request.node.add_marker(pytest.mark.xfail(strict=True, reason=(
-        "bot/slack/listeners/actions/posts.join_pick answers NotFound with the button's value unescaped "
-        "(issue 8); when fixed, remove known_gap's entry in this file")))
     sender.action("join_pick", "<!everyone>")
     reply = slack.wait_for_response()[-1]
     assert "<!everyone>" not in json.dumps(reply.body)

@@ -53,7 +53,7 @@ def test_a_school_reads_its_week_its_waiting_needs_and_its_give_and_take(engine,
     assert "Colgate Primary School" in said
     assert "introduced to *Hinchley Wood School*" in said
     assert "help with persistent absence in Year 9" in said
-    assert "no school has offered help with send and inclusion so far" in said
+    assert "no school has offered help with SEND and inclusion so far" in said
     assert "the offers on behaviour are fully taken for now" in said
     assert "a possible match is being looked at by your network lead" in said
     assert "a need we closed long ago" not in said
@@ -126,7 +126,7 @@ def test_a_lead_without_a_school_gets_the_network_part_only(engine, net, setting
     _, blocks = digest_for(engine, net, LEAD, settings)  # configured in COLLAB_LEADS, never used /collab
     said = words(blocks)
 
-    assert "The network" in said and "1 needs waiting" in said
+    assert "The network" in said and "1 need waiting" in said
     assert "New this week" not in said and "This year your school" not in said
 
 

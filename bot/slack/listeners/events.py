@@ -1,4 +1,5 @@
-"""Events from Slack: App Home opened, and the app being uninstalled.
+"""Events from Slack: App Home opened (listeners/home.py), a DM to the bot (listeners/direct_messages.py),
+and the app being uninstalled.
 
 Slack retries an event it thinks we missed (X-Slack-Retry-Num, same event_id), sometimes minutes
 later: each event_id is handled once, and an event from before an uninstall never undoes it.
@@ -13,15 +14,12 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot.messages.home import home_view
-from bot.services import members, posts
-from bot.services.workspaces import is_lead, mark_uninstalled
+from bot.services.workspaces import mark_uninstalled
+from bot.slack.listeners import direct_messages, home
 from models import SeenEvent, Workspace
 from models.db import session_scope
 
 log = logging.getLogger(__name__)
-# Sections a lead sees on App Home; the lifecycle registers the pending-review list here.
-LEAD_HOME_SECTIONS: list = []
 # Slack retries a failed delivery three times within about an hour; an event_id is kept a day.
 EVENT_MEMORY = timedelta(days=1)
 # The events that end an installation: they are what an older event must never undo.
@@ -30,9 +28,8 @@ ENDINGS = ("app_uninstalled", "tokens_revoked")
 
 def register(app) -> None:
     app.middleware(once_per_event)
-    # The view goes to Slack (views_publish) after the event is acknowledged.
-    app.event("app_home_opened")(lambda event, context, client: context["deps"].after_ack(
-        app_home_opened, event, context, client))
+    home.register(app)
+    direct_messages.register(app)
     app.event("app_uninstalled")(app_uninstalled)
     app.event("tokens_revoked")(tokens_revoked)
 
@@ -64,23 +61,6 @@ def _first_delivery(session, event_id: str, team_id: str) -> bool:
         return False
     session.exec(delete(SeenEvent).where(SeenEvent.seen_at < now - EVENT_MEMORY))
     return True
-
-
-def app_home_opened(event, context, client) -> None:
-    if event.get("tab", "home") != "home":
-        return
-    user_id = event["user"]
-    with context["deps"].unit(context["team_id"]) as (session, workspace):
-        member = members.get_member(session, workspace, user_id)
-        school = posts_of_school = None
-        if member and member.school_id:
-            posts_of_school = posts.list_posts(session, workspace, user_id)
-            school = posts_of_school.school
-        lead_blocks = []
-        if is_lead(session, workspace, user_id, context["deps"].settings.leads):
-            for build in LEAD_HOME_SECTIONS:
-                lead_blocks += build(session, workspace)
-    client.views_publish(user_id=user_id, view=home_view(school, posts_of_school, lead_blocks))
 
 
 def app_uninstalled(context) -> None:

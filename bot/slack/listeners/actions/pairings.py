@@ -1,16 +1,17 @@
 """Buttons of the pairing lifecycle: Approve / Reject on review cards, follow-up answers, feedback.
 
 Each acknowledges first; the service calls and Slack calls run after the acknowledgement has gone
-(bot/listeners/later.py).
-A click that arrives too late (already decided, already answered) changes nothing and gets
-a polite note saying who got there first.
+(bot/slack/listeners/later.py), and a CollabError is answered by bot/slack/listeners/problems.py.
+A click that arrives too late (already decided, already answered) changes nothing: a lead is
+told who got there first, a school is thanked.
 """
 from __future__ import annotations
 
 import logging
 
 from bot.messages import pairings as views
-from bot.slack.listeners import events
+from bot.messages.common import escape
+from bot.slack.listeners import problems
 from bot.slack.listeners.later import ack_first
 from bot.slack.messenger import SlackMessenger
 from bot.delivery import followups as followup_delivery
@@ -21,21 +22,17 @@ from bot.services.workspaces import is_lead
 from models import utcnow
 
 log = logging.getLogger(__name__)
+FOLLOWUP_ACTIONS = ("followup_yes", "followup_not_yet", "followup_no", "followup_answer")
 
 
 def register(app) -> None:
     app.action("pairing_approve")(ack_first(pairing_approve))
     app.action("pairing_reject")(ack_first(pairing_reject))
-    app.action("followup_answer")(ack_first(followup_answer))
+    # One action_id per answer (Slack wants them unique in a block); `followup_answer` is what
+    # follow-ups sent before that change carry, and they still sit in people's DMs.
+    for action_id in FOLLOWUP_ACTIONS:
+        app.action(action_id)(ack_first(followup_answer))
     app.action("feedback_open")(ack_first(feedback_open))
-    if pending_home_section not in events.LEAD_HOME_SECTIONS:
-        events.LEAD_HOME_SECTIONS.append(pending_home_section)
-
-
-def pending_home_section(session, workspace) -> list[dict]:
-    """App Home for leads: what is waiting for a decision, with the buttons."""
-    waiting = pairings.pending(session, workspace, limit=5)
-    return views.pending_blocks(waiting, pairings.count_pending(session, workspace))
 
 
 def _value(body) -> str:
@@ -51,20 +48,15 @@ def _pairing_id(value: str) -> int:
 
 def tell(body, client, respond, text: str) -> None:
     """A private note to whoever clicked: on the message they clicked, or by DM from App Home or a modal."""
-    user_id = body["user"]["id"]
-    try:
-        if body.get("response_url"):
-            respond(text=text, response_type="ephemeral", replace_original=False)
-        else:
-            client.chat_postMessage(channel=user_id, text=text)
-    except Exception:
-        log.warning("could not tell %s about their click", "the user")
+    problems.tell(body, respond, client, {"text": text, "response_type": "ephemeral"})
 
 
 def _refresh_home(body, context, client) -> None:
-    if body.get("container", {}).get("type") == "view" and body.get("view", {}).get("type") == "home":
+    if body.get("view", {}).get("type") == "home":
+        from bot.slack.listeners.home import publish_home
+
         try:
-            events.app_home_opened({"user": body["user"]["id"], "tab": "home"}, context, client)
+            publish_home(context, client, body["user"]["id"])
         except Exception:
             log.warning("could not refresh App Home")
 
@@ -87,9 +79,6 @@ def pairing_approve(body, context, client, respond) -> None:
             pass
         _introduce(deps, messenger, workspace, pairing_id, body, client, respond, quiet=True)
         return
-    except CollabError as problem:
-        tell(body, client, respond, str(problem))
-        return
     pairing_delivery.update_review_card(deps.engine, messenger, workspace, pairing_id, deps.settings)
     _introduce(deps, messenger, workspace, pairing_id, body, client, respond)
     _refresh_home(body, context, client)
@@ -108,7 +97,7 @@ def _introduce(deps, messenger, workspace, pairing_id, body, client, respond, qu
         return
     if result.status == "no_contact":
         tell(body, client, respond, ":warning: Approved, but I couldn't introduce them: nobody from "
-             + " and ".join(result.missing) + " is on Collab any more. I've sent you the details.")
+             + " and ".join(escape(name) for name in result.missing) + " is on Collab any more. I've sent you the details.")
     elif result.status in ("failed", "retry_later"):
         with deps.unit(body["team"]["id"]) as (session, ws):
             view = pairings.load_view(session, ws, pairing_id)
@@ -132,9 +121,6 @@ def pairing_reject(body, context, client, respond) -> None:
     except pairings.WrongState as late:
         tell(body, client, respond, views.wrong_state_text(late, deps.settings.zone))
         return
-    except CollabError as problem:
-        tell(body, client, respond, str(problem))
-        return
     client.views_open(trigger_id=body["trigger_id"], view=modal)
 
 
@@ -147,16 +133,21 @@ def followup_answer(body, context, client, respond) -> None:
         with deps.unit(body["team"]["id"]) as (session, workspace):
             pairing = pairings.record_followup_answer(session, workspace, pairing_id, body["user"]["id"], answer, utcnow())
     except pairings.WrongState as late:
-        done = views.PAST_TENSE.get(late.state, late.state)
-        tell(body, client, respond, f"Thanks: this pairing was already {done}, so nothing changed.")
+        # Usually the other school answered first: thank them, and say what we already know.
+        tell(body, client, respond, views.followup_late_text(late.state, answer))
+        _refresh_home(body, context, client)
         return
-    except CollabError as problem:
-        tell(body, client, respond, str(problem))
-        return
+    thanks = views.followup_thanks(pairing.state)
     try:
-        respond(text=views.followup_thanks(pairing.state), replace_original=True)
+        if body.get("response_url"):
+            # On the follow-up itself the buttons give way to the thanks; under `/collab matches` the list stays.
+            in_a_listing = body["actions"][0].get("block_id", "").startswith("pairing_")
+            respond(text=thanks, replace_original=not in_a_listing, response_type="ephemeral")
+        else:
+            client.chat_postMessage(channel=body["user"]["id"], text=thanks)
     except Exception:
-        log.warning("could not update the follow-up message")
+        log.warning("could not thank them for their answer")
+    _refresh_home(body, context, client)
     if pairing.state == "declined":
         followup_delivery.tell_lead_it_did_not_happen(deps.engine, SlackMessenger(client), workspace, pairing_id)
 
@@ -173,9 +164,6 @@ def feedback_open(body, context, client, respond) -> None:
             modal = views.feedback_modal(pairing_id, view.other_school(side), body.get("channel", {}).get("id", ""),
                                          body.get("container", {}).get("message_ts", ""))
     except pairings.WrongState as late:
-        tell(body, client, respond, views.wrong_state_text(late, deps.settings.zone))
-        return
-    except CollabError as problem:
-        tell(body, client, respond, str(problem))
+        tell(body, client, respond, views.feedback_late_text(late.state))
         return
     client.views_open(trigger_id=body["trigger_id"], view=modal)

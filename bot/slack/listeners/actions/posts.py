@@ -1,9 +1,13 @@
-"""Buttons and menus on our messages: each one small, each safe to click twice."""
+"""Buttons and menus on our messages: each one small, each safe to click twice.
+
+A problem (not your school's post, an out-of-date button) is raised as a CollabError and
+answered by bot/slack/listeners/problems.py.
+"""
 from __future__ import annotations
 
 from bot.messages import posts as views
 from bot.slack.listeners.later import ack_first
-from bot.services import members, posts
+from bot.services import matches, members, posts
 from bot.domain.errors import CollabError
 from models import School
 
@@ -16,6 +20,10 @@ def register(app) -> None:
     app.action("post_resume")(ack_first(post_status("open")))
     app.action("post_theme")(ack_first(post_theme))
     app.action("forget_me_confirm")(ack_first(forget_me_confirm))
+    for action_id in ("list_more", "list_first"):
+        app.action(action_id)(ack_first(list_page))
+    for action_id in ("matches_more", "matches_first"):
+        app.action(action_id)(ack_first(matches_page))
 
 
 def _value(body) -> str:
@@ -31,44 +39,66 @@ def _kind_and_id(value: str) -> tuple[str, int]:
     return kind, int(post_id)
 
 
+def _page_start(value: str) -> int:
+    """The page a button was on: the last part of `need:12:10`, or the whole value of a "Show more"."""
+    last = value.rsplit(":", 1)[-1]
+    return int(last) if last.isdigit() and (":" not in value or value.count(":") == 2) else 0
+
+
+def _from_home(body) -> bool:
+    return body.get("view", {}).get("type") == "home"
+
+
 def join_pick(body, context, client, respond) -> None:
-    try:
-        with context["deps"].unit(body["team"]["id"]) as (session, workspace):
-            before = members.get_member(session, workspace, body["user"]["id"])
-            member, school = members.join(session, workspace, body["user"]["id"], _value(body))
-            moved = bool(before and before.school_id and before.school_id != school.id)
-        respond(replace_original=True, **views.joined_reply(school, moved))
-    except CollabError as problem:
-        respond(replace_original=False, **views.problem_reply(str(problem)))
+    with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+        before = members.get_member(session, workspace, body["user"]["id"])
+        member, school = members.join(session, workspace, body["user"]["id"], _value(body))
+        moved = bool(before and before.school_id and before.school_id != school.id)
+    respond(replace_original=True, **views.joined_reply(school, moved))
 
 
 def post_status(status: str):
     def handle(body, context, client, respond) -> None:
         user_id = body["user"]["id"]
-        try:
-            kind, post_id = _kind_and_id(_value(body))
-            with context["deps"].unit(body["team"]["id"]) as (session, workspace):
-                posts.set_status(session, workspace, user_id, kind, post_id, status)
-                listing = posts.list_posts(session, workspace, user_id)
+        value = _value(body)
+        kind, post_id = _kind_and_id(value)
+        with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+            posts.set_status(session, workspace, user_id, kind, post_id, status)
+            listing = posts.list_posts(session, workspace, user_id, start=_page_start(value))
+        if _from_home(body):
+            from bot.slack.listeners.home import publish_home
+
+            publish_home(context, client, user_id)
+        else:
             respond(replace_original=True, **views.list_reply(listing))
-        except CollabError as problem:
-            respond(replace_original=False, **views.problem_reply(str(problem)))
 
     handle.__name__ = f"post_{status}"
     return handle
 
 
+def list_page(body, context, client, respond) -> None:
+    """"Show more" / "Back to the start" under `/collab list`: the same message, another page."""
+    start = _page_start(_value(body))
+    with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+        listing = posts.list_posts(session, workspace, body["user"]["id"], start=start)
+    respond(replace_original=True, **views.list_reply(listing))
+
+
+def matches_page(body, context, client, respond) -> None:
+    start = _page_start(_value(body))
+    with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+        page = matches.school_pairings(session, workspace, body["user"]["id"], start=start)
+    respond(replace_original=True, **views.matches_reply(page))
+
+
 def post_theme(body, context, client, respond) -> None:
-    try:
-        value = _value(body)
-        kind, post_id = _kind_and_id(value)
-        theme = value.split(":")[-1]
-        with context["deps"].unit(body["team"]["id"]) as (session, workspace):
-            post = posts.set_theme(session, workspace, body["user"]["id"], kind, post_id, theme)
-            school = session.get(School, post.school_id)  # loaded by the ownership check
-        respond(replace_original=True, **views.posted_reply(kind, post, school))
-    except CollabError as problem:
-        respond(replace_original=False, **views.problem_reply(str(problem)))
+    value = _value(body)
+    kind, post_id = _kind_and_id(value)
+    theme = value.split(":")[-1]
+    with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+        post = posts.set_theme(session, workspace, body["user"]["id"], kind, post_id, theme)
+        school = session.get(School, post.school_id)  # loaded by the ownership check
+    respond(replace_original=True, **views.posted_reply(kind, post, school))
 
 
 def forget_me_confirm(body, context, client, respond) -> None:

@@ -1,5 +1,6 @@
 """Buttons on the scheduled messages: "Offer something" on the reciprocity invitation, and
-"Yes, keep it" / "Close it" on the "still needed?" prompt. Each is safe to click twice."""
+"Yes, keep it" / "Close it" on the "still needed?" prompt. Each is safe to click twice; a problem is
+raised and answered by bot/slack/listeners/problems.py."""
 from __future__ import annotations
 
 from bot.messages import digests as words
@@ -29,20 +30,14 @@ def _kind_and_id(body) -> tuple[str, int]:
 
 
 def renew_keep(body, context, client, respond) -> None:
-    try:
-        kind, post_id = _kind_and_id(body)
-        with context["deps"].unit(body["team"]["id"]) as (session, workspace):
-            post = expiry.renew(session, workspace, body["user"]["id"], kind, post_id)
-        respond(replace_original=True, **words.renewed_reply(kind, post))
-    except CollabError as problem:
-        respond(replace_original=False, **views.problem_reply(str(problem)))
+    kind, post_id = _kind_and_id(body)
+    with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+        post = expiry.renew(session, workspace, body["user"]["id"], kind, post_id)
+    respond(replace_original=True, **words.renewed_reply(kind, post))
 
 
 def renew_close(body, context, client, respond) -> None:
-    try:
-        kind, post_id = _kind_and_id(body)
-        with context["deps"].unit(body["team"]["id"]) as (session, workspace):
-            post = expiry.close(session, workspace, body["user"]["id"], kind, post_id)
-        respond(replace_original=True, **words.closed_reply(kind, post))
-    except CollabError as problem:
-        respond(replace_original=False, **views.problem_reply(str(problem)))
+    kind, post_id = _kind_and_id(body)
+    with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+        post = expiry.close(session, workspace, body["user"]["id"], kind, post_id)
+    respond(replace_original=True, **words.closed_reply(kind, post))

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from bot.messages import posts as views
-from bot.slack.listeners.commands import lead, pairings, reports, staff
+from bot.messages.help import usage
+from bot.slack.listeners.commands.table import LEAD_SUBCOMMANDS, SUBCOMMANDS, TABLE
 from bot.slack.listeners.invocation import Invocation
-from bot.domain.errors import CollabError, NotALead
+from bot.slack.listeners.problems import answering_command_problems
+from bot.domain.errors import NotALead
 from bot.services.workspaces import is_lead
-
-SUBCOMMANDS = staff.SUBCOMMANDS
-LEAD_SUBCOMMANDS = {**lead.LEAD_SUBCOMMANDS, **pairings.LEAD_SUBCOMMANDS, **reports.LEAD_SUBCOMMANDS}
 
 
 def register(app) -> None:
@@ -29,13 +28,10 @@ def collab(ack, command, context, client) -> None:
         lead_handler = LEAD_SUBCOMMANDS.get(name)
         if lead_handler is None:
             problem = f"I don't know `{word}`." if word else "Tell me what to do."
-            ack(**views.problem_reply(problem, typed, show_usage=True))
+            ack(**views.problem_reply(problem, typed, usage=usage(TABLE)))
             return
         handler = _lead_only(lead_handler)
-    try:
-        handler(invocation)
-    except CollabError as problem:
-        ack(**views.problem_reply(str(problem), typed))
+    answering_command_problems(handler)(invocation)  # a problem becomes the reply (listeners/problems.py)
 
 
 def _lead_only(handler):

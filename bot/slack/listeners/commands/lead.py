@@ -8,7 +8,8 @@ from bot.slack.listeners.invocation import Invocation
 from bot.services import members
 from bot.domain.errors import InvalidInput
 
-MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+# A Slack user id: U or W and up to 31 more (the column holds 32); longer is not a person.
+MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,31})(?:\|[^>]*)?>$")
 
 
 def lead(inv: Invocation) -> None:
@@ -23,7 +24,3 @@ def lead(inv: Invocation) -> None:
             raise InvalidInput("That lead is set in COLLAB_LEADS; an operator can remove them there.")
         members.set_lead(session, workspace, target, adding)
     inv.ack(**reply(f"<@{target}> is {'now' if adding else 'no longer'} a network lead."))
-
-
-
-LEAD_SUBCOMMANDS = {"lead": lead}

@@ -57,6 +57,3 @@ def tell(client, channel_id: str, user_id: str, text: str) -> None:
         client.chat_postMessage(channel=user_id, text=text)
     except Exception:
         log.warning("could not tell the lead the round's result")
-
-
-LEAD_SUBCOMMANDS = {"round": round_, "review": review}

@@ -10,6 +10,7 @@ from bot.messages import reports as views
 from bot.slack.listeners.commands.pairings import tell
 from bot.slack.listeners.invocation import Invocation
 from bot.services import reports
+from bot.services.calendar import school_year_start
 from models import utcnow
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,29 @@ def _dm(inv: Invocation) -> str:
     return inv.client.conversations_open(users=inv.user_id)["channel"]["id"]
 
 
+def names_of(client, user_ids) -> dict[str, str]:
+    """People's names from Slack (users.info), for the export; anyone Slack can't name is left out."""
+    names = {}
+    for user_id in sorted(user_ids):
+        try:
+            user = client.users_info(user=user_id)["user"]
+        except Exception:
+            continue
+        profile = user.get("profile") or {}
+        name = profile.get("real_name") or user.get("real_name") or profile.get("display_name") or user.get("name")
+        if name and not user.get("deleted"):
+            names[user_id] = name
+    return names
+
+
 def _send_export(inv: Invocation) -> None:
     zone = inv.deps.settings.zone
     try:
         with inv.unit() as (session, workspace):
-            text = reports.pairings_csv(session, workspace, zone)
+            people = reports.export_people(session, workspace)
+        names = names_of(inv.client, people)  # Slack calls outside the unit of work
+        with inv.unit() as (session, workspace):
+            text = reports.pairings_csv(session, workspace, zone, names)
             rows = reports.count_rows(session, workspace)
         day = utcnow().astimezone(zone).date().isoformat()
         inv.client.files_upload_v2(
@@ -51,23 +70,22 @@ def _send_report(inv: Invocation) -> None:
     zone = inv.deps.settings.zone
     try:
         now = utcnow()
+        since = school_year_start(now, inv.deps.settings)
         with inv.unit() as (session, workspace):
-            facts = reports.network_report(session, workspace, now)
+            facts = reports.network_report(session, workspace, now, since=since)
         day = now.astimezone(zone).strftime("%-d %B %Y")
-        summary = views.report_text(facts, day)
-        chart = views.render_chart(facts)
+        summary = views.report_text(facts, day, zone)
+        chart = views.render_chart(facts, zone)
         channel = _dm(inv)
         if chart is None:
-            inv.client.chat_postMessage(channel=channel, text=summary + "\nNo pairings yet, so no chart this time.")
+            inv.client.chat_postMessage(channel=channel,
+                                        text=summary + "\nNo pairings yet this school year, so no chart this time.")
             return
         inv.client.files_upload_v2(
             channel=channel, content=chart, filename=f"collab-report-{now.astimezone(zone):%Y-%m-%d}.png",
-            title="Pairings by theme", initial_comment=summary,
+            title=f"Collab: the school year so far, {day}", initial_comment=summary,
         )
     except Exception:
         log.exception("report failed")
         tell(inv.client, inv.channel_id, inv.user_id,
              ":warning: Sorry, I couldn't make the report. Please try again, or ask an operator to look at the logs.")
-
-
-LEAD_SUBCOMMANDS = {"report": report, "export": export}

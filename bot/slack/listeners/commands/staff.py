@@ -1,4 +1,4 @@
-"""Sub-commands for everyone: help, join, need, offer, list, matches, pause, resume, forget-me."""
+"""Sub-commands for everyone: join, need, offer, list, matches, pause, resume, forget-me (help: table.py)."""
 from __future__ import annotations
 
 from bot.messages import posts as views
@@ -6,16 +6,9 @@ from bot.slack.listeners.invocation import Invocation
 from bot.services import members, posts
 from bot.domain.errors import InvalidInput
 from bot.services.matches import school_pairings
-from bot.services.workspaces import is_lead
 from models import School
 
 MAX_CHOICES = 8
-
-
-def help_(inv: Invocation) -> None:
-    with inv.unit() as (session, workspace):
-        lead = is_lead(session, workspace, inv.user_id, inv.deps.settings.leads)
-    inv.ack(**views.help_reply(lead))
 
 
 def join(inv: Invocation) -> None:
@@ -57,8 +50,7 @@ def list_(inv: Invocation) -> None:
 
 def matches(inv: Invocation) -> None:
     with inv.unit() as (session, workspace):
-        school, pairings = school_pairings(session, workspace, inv.user_id)
-        inv.ack(**views.matches_reply(school, pairings))
+        inv.ack(**views.matches_reply(school_pairings(session, workspace, inv.user_id)))
 
 
 def pause(inv: Invocation) -> None:
@@ -86,15 +78,5 @@ def forget_me(inv: Invocation) -> None:
     inv.ack(**views.forget_me_reply())
 
 
-SUBCOMMANDS = {
-    "": help_,
-    "help": help_,
-    "join": join,
-    "need": _post("need"),
-    "offer": _post("offer"),
-    "list": list_,
-    "matches": matches,
-    "pause": pause,
-    "resume": resume,
-    "forget-me": forget_me,
-}
+need = _post("need")
+offer = _post("offer")

@@ -62,7 +62,7 @@ def feedback_modal(ack, body, view, context) -> None:
             pairings.record_feedback(session, workspace, pairing_id, body["user"]["id"], int(raw),
                                      field(view, "what_changed") or "", field(view, "comment") or "", utcnow())
     except pairings.WrongState as late:
-        ack(response_action="errors", errors={"impact": views.wrong_state_text(late, deps.settings.zone)[:150]})
+        ack(response_action="errors", errors={"impact": views.feedback_late_text(late.state)[:150]})
         return
     except CollabError as problem:
         ack(response_action="errors", errors={"impact": str(problem)[:150]})
