@@ -71,10 +71,13 @@ def test_unicode_digits_are_no_urn(sender, schools, urn):
 
 
 @pytest.mark.parametrize("text", ["pause ²", "pause ①", "pause 99999999999999999999"])
-def test_unicode_and_huge_numbers_in_pause_never_fail_loudly(sender, schools, text):
+def test_unicode_and_huge_numbers_in_pause_get_the_clear_answer(sender, engine, schools, text):
     join(sender)
     response = sender.command(text)
     assert response.status_code == 200 and response.json()["response_type"] == "ephemeral"
+    assert "how many weeks as a number" in reply_text(response)
+    with session_scope(engine) as session:
+        assert all(m.paused_until is None for m in session.exec(select(Member)).all())
 
 
 def test_a_lead_naming_a_40_character_user_gets_an_answer(sender, schools):

@@ -39,7 +39,7 @@ def test_a_marker_sent_through_every_surface_is_nowhere_in_the_debug_log(debug_l
     join(sender, user=PERSON)
     sender.command(f"need {MARKER} in Year 9 keeps missing Mondays", user_id=PERSON)       # saved, echoed
     sender.command(f"nede {MARKER}", user_id=PERSON)                                       # a problem, echoed
-    sender.command(f"pause ²{MARKER}", user_id=PERSON)                                     # the last resort
+    sender.command(f"pause ²{MARKER}", user_id=PERSON)                                     # refused, not a number
     sender.command(f"help {MARKER}", user_id=PERSON, secret="wrong")                      # a bad signature
     sender.action("no_such_button", f"{MARKER} value", user_id=PERSON)                     # unhandled by Bolt
     sender.action("post_pause", f"need:{MARKER}", user_id=PERSON)                          # a forged value

@@ -5,6 +5,7 @@ from bot.messages import posts as views
 from bot.slack.listeners.invocation import Invocation
 from bot.services import members, posts
 from bot.domain.errors import InvalidInput
+from bot.domain.posts import whole_number
 from bot.services.matches import school_pairings
 from models import School
 
@@ -57,9 +58,9 @@ def pause(inv: Invocation) -> None:
     words = inv.args.lower().split()
     if words and words[-1] in ("week", "weeks"):
         words = words[:-1]
-    if len(words) > 1 or (words and not words[0].isdigit()):
+    weeks = whole_number(words[0]) if len(words) == 1 else None
+    if len(words) > 1 or (words and weeks is None):
         raise InvalidInput("Say how many weeks as a number, e.g. `/collab pause 2`, or just `/collab pause`.")
-    weeks = int(words[0]) if words else None
     with inv.unit() as (session, workspace):
         until = members.pause(session, workspace, inv.user_id, weeks)
     zone = inv.deps.settings.zone

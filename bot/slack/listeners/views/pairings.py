@@ -9,6 +9,7 @@ from bot.slack.listeners.views.posts import field
 from bot.slack.messenger import SlackMessenger
 from bot.delivery import pairings as pairing_delivery
 from bot.services import pairings
+from bot.domain.posts import whole_number
 from bot.domain.errors import CollabError
 from models import utcnow
 
@@ -54,12 +55,13 @@ def feedback_modal(ack, body, view, context) -> None:
     if pairing_id is None:
         ack(response_action="errors", errors={"impact": "This form is out of date: close it and press the button again."})
         return
-    if not raw.isdigit():
+    impact = whole_number(raw)
+    if impact is None:
         ack(response_action="errors", errors={"impact": "Please choose how much difference it made."})
         return
     try:
         with deps.unit(body["team"]["id"]) as (session, workspace):
-            pairings.record_feedback(session, workspace, pairing_id, body["user"]["id"], int(raw),
+            pairings.record_feedback(session, workspace, pairing_id, body["user"]["id"], impact,
                                      field(view, "what_changed") or "", field(view, "comment") or "", utcnow())
     except pairings.WrongState as late:
         ack(response_action="errors", errors={"impact": views.feedback_late_text(late.state)[:150]})

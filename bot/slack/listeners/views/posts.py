@@ -5,6 +5,7 @@ import json
 
 from bot.messages import posts as views
 from bot.services import posts
+from bot.domain.posts import whole_number
 from bot.domain.errors import CollabError, InvalidInput
 from models import School
 
@@ -44,9 +45,10 @@ def submit_post(kind: str):
                     post = posts.post_need(session, workspace, user_id, text, theme, field(view, "urgency") or "normal")
                 else:
                     raw = field(view, "capacity") or "1"
-                    if not raw.strip().isdigit():
+                    capacity = whole_number(raw)
+                    if capacity is None:
                         raise InvalidInput("Capacity per term must be a whole number.")
-                    post = posts.post_offer(session, workspace, user_id, text, theme, int(raw), field(view, "format") or "any")
+                    post = posts.post_offer(session, workspace, user_id, text, theme, capacity, field(view, "format") or "any")
                 school = session.get(School, post.school_id)  # loaded by the membership check
         except CollabError as problem:
             ack(response_action="errors", errors={_field_for(str(problem), kind): str(problem)[:150]})
