@@ -89,3 +89,16 @@ def test_a_lead_naming_a_40_character_user_stores_nothing(sender, engine, school
     sender.command(f"lead add <@U{'A' * 39}>", user_id=LEAD)
     with session_scope(engine) as session:
         assert [m for m in session.exec(select(Member)).all() if len(m.slack_user_id) > 32] == []
+
+
+@pytest.mark.parametrize("action_id, value", [
+    ("post_pause", "need:²"), ("post_pause", "need:" + "9" * 20), ("post_close", "offer:①"),
+    ("pairing_approve", "²"), ("pairing_approve", "9" * 20), ("renew_keep", "need:١٢"),
+])
+def test_a_forged_button_value_is_told_the_button_is_out_of_date(sender, slack, schools, action_id, value):
+    join(sender)
+    slack.reset()
+    response = sender.action(action_id, value, user_id=LEAD if action_id.startswith("pairing") else None)
+    assert response.status_code == 200
+    reply = slack.wait_for_response()[-1]
+    assert "out of date" in reply.text

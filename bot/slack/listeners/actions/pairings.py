@@ -17,6 +17,7 @@ from bot.slack.messenger import SlackMessenger
 from bot.delivery import followups as followup_delivery
 from bot.delivery import pairings as pairing_delivery
 from bot.services import pairings
+from bot.domain.posts import whole_number
 from bot.domain.errors import CollabError, NotALead
 from bot.services.workspaces import is_lead
 from models import utcnow
@@ -40,10 +41,10 @@ def _value(body) -> str:
 
 
 def _pairing_id(value: str) -> int:
-    head = value.split(":")[0]
-    if not head.isdigit():
+    head = whole_number(value.split(":")[0])
+    if head is None:
         raise CollabError("That button is out of date. `/collab review` shows what is waiting.")
-    return int(head)
+    return head
 
 
 def tell(body, client, respond, text: str) -> None:

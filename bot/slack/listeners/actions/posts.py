@@ -8,6 +8,7 @@ from __future__ import annotations
 from bot.messages import posts as views
 from bot.slack.listeners.later import ack_first
 from bot.services import matches, members, posts
+from bot.domain.posts import whole_number
 from bot.domain.errors import CollabError
 from models import School
 
@@ -33,16 +34,16 @@ def _value(body) -> str:
 
 def _kind_and_id(value: str) -> tuple[str, int]:
     kind, _, rest = value.partition(":")
-    post_id = rest.split(":")[0]
-    if kind not in posts.KINDS or not post_id.isdigit():
+    post_id = whole_number(rest.split(":")[0])
+    if kind not in posts.KINDS or post_id is None:
         raise CollabError("That button is out of date. Type `/collab list` for a fresh list.")
-    return kind, int(post_id)
+    return kind, post_id
 
 
 def _page_start(value: str) -> int:
     """The page a button was on: the last part of `need:12:10`, or the whole value of a "Show more"."""
-    last = value.rsplit(":", 1)[-1]
-    return int(last) if last.isdigit() and (":" not in value or value.count(":") == 2) else 0
+    last = whole_number(value.rsplit(":", 1)[-1])
+    return last if last is not None and (":" not in value or value.count(":") == 2) else 0
 
 
 def _from_home(body) -> bool:

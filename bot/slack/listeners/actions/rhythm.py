@@ -7,6 +7,7 @@ from bot.messages import digests as words
 from bot.messages import posts as views
 from bot.slack.listeners.later import ack_first
 from bot.services import expiry, posts
+from bot.domain.posts import whole_number
 from bot.domain.errors import CollabError
 
 
@@ -23,10 +24,11 @@ def offer_something(body, context, client, respond) -> None:
 
 def _kind_and_id(body) -> tuple[str, int]:
     value = body["actions"][0].get("value") or ""
-    kind, _, post_id = value.partition(":")
-    if kind not in posts.KINDS or not post_id.isdigit():
+    kind, _, raw = value.partition(":")
+    post_id = whole_number(raw)
+    if kind not in posts.KINDS or post_id is None:
         raise CollabError("That button is out of date. Type `/collab list` to see your school's posts.")
-    return kind, int(post_id)
+    return kind, post_id
 
 
 def renew_keep(body, context, client, respond) -> None:
