@@ -84,14 +84,20 @@ def is_paused(member: Member, now: datetime) -> bool:
     return member.paused_until is not None and member.paused_until > now
 
 
-def set_lead(session: Session, workspace: Workspace, user_id: str, lead: bool) -> Member:
+def set_lead(session: Session, workspace: Workspace, user_id: str, lead: bool) -> bool:
+    """Make someone a lead or stop them being one; False when they already were (or weren't), so
+    nothing changed. Removing someone Collab has never seen stores nothing about them."""
     member = get_member(session, workspace, user_id)
     if member is None:
+        if not lead:
+            return False
         member = Member(workspace_id=workspace.id, slack_user_id=user_id)
         session.add(member)
+    if bool(member.is_lead) == lead:
+        return False
     member.is_lead = lead
     session.flush()
-    return member
+    return True
 
 
 def forget_me(session: Session, workspace: Workspace, user_id: str) -> bool:

@@ -178,6 +178,17 @@ def test_lead_commands_are_refused_to_others(sender, schools):
     assert "only network leads" not in reply_text(sender.command("lead add <@U0NEW00002>", user_id="U0NEW00001"))
 
 
+def test_lead_add_and_remove_say_what_changed_and_removing_a_stranger_stores_nothing(sender, engine, schools):
+    lead = "U0LEAD0001"
+    assert "already a network lead" not in reply_text(sender.command("lead add <@U0NEW00001>", user_id=lead))
+    assert "is already a network lead: nothing changed" in reply_text(sender.command("lead add <@U0NEW00001>", user_id=lead))
+    assert "no longer a network lead" in reply_text(sender.command("lead remove <@U0NEW00001>", user_id=lead))
+    assert "was not a network lead: nothing changed" in reply_text(sender.command("lead remove <@U0NEW00001>", user_id=lead))
+    assert "was not a network lead" in reply_text(sender.command("lead remove <@U0NOBODY01>", user_id=lead))
+    with session_scope(engine) as session:
+        assert [m.slack_user_id for m in session.exec(select(Member)).all()] == ["U0NEW00001"]
+
+
 def test_matches_shows_approved_pairings_from_each_schools_side(sender, engine, settings, schools):
     from datetime import datetime, timezone
 

@@ -22,5 +22,8 @@ def lead(inv: Invocation) -> None:
     with inv.unit() as (session, workspace):
         if not adding and target in inv.deps.settings.leads:
             raise InvalidInput("That lead is set in COLLAB_LEADS; an operator can remove them there.")
-        members.set_lead(session, workspace, target, adding)
-    inv.ack(**reply(f"<@{target}> is {'now' if adding else 'no longer'} a network lead."))
+        changed = members.set_lead(session, workspace, target, adding)
+    if changed:
+        inv.ack(**reply(f"<@{target}> is {'now' if adding else 'no longer'} a network lead."))
+    else:
+        inv.ack(**reply(f"<@{target}> {'is already' if adding else 'was not'} a network lead: nothing changed."))
