@@ -28,6 +28,7 @@ def env(monkeypatch, tmp_path, database_url, slack):
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("SLACK_API_URL", slack.api_url)
     monkeypatch.setenv("COLLAB_LEADS", LEAD)
+    monkeypatch.setenv("COLLAB_SLACK_RETRY_WAIT", "0")  # no real back-off sleeps in tests
     yield monkeypatch
     jobs._runtime = None
 

@@ -216,11 +216,14 @@ class CrashOnThird:
     def __init__(self, inner):
         self.inner, self.posts = inner, 0
 
-    def post(self, channel, text, blocks=None):
+    def post(self, channel, text, blocks=None, key=None):
         self.posts += 1
         if self.posts == 3:
             raise RuntimeError("killed halfway")
-        return self.inner.post(channel, text, blocks)
+        return self.inner.post(channel, text, blocks, key=key)
+
+    def find_sent(self, *args):
+        return self.inner.find_sent(*args)
 
     def update(self, *args, **kwargs):
         return self.inner.update(*args, **kwargs)
