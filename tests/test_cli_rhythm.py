@@ -6,7 +6,6 @@ import io
 
 import pytest
 
-from bot.scheduling import jobs
 from bot.cli.rhythm import add_rhythm_commands
 from bot.config import SettingsError
 from tests.support.rhythm import LEAD, Network, ledger, posted_to
@@ -29,8 +28,7 @@ def env(monkeypatch, tmp_path, database_url, slack):
     monkeypatch.setenv("SLACK_API_URL", slack.api_url)
     monkeypatch.setenv("COLLAB_LEADS", LEAD)
     monkeypatch.setenv("COLLAB_SLACK_RETRY_WAIT", "0")  # no real back-off sleeps in tests
-    yield monkeypatch
-    jobs._runtime = None
+    return monkeypatch
 
 
 def run(*argv) -> str:
