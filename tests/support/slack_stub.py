@@ -302,13 +302,16 @@ class SlackStub:
             for _ in range(times):
                 self._failures[method].append(("http", status, retry_after, body))
 
-    def lose_answer_next(self, method: str, how: str = "drop", hold: float = 2.0, times: int = 1) -> None:
-        """The next ``times`` calls to ``method`` are carried out (a message is posted) but their
-        answer is lost: ``how="drop"`` closes the connection without one; ``how="hold"`` waits
-        ``hold`` seconds first (longer than the client's timeout, which then gives up)."""
+    def lose_answer_next(self, method: str, how: str = "drop", hold: float = 2.0, times: int = 1,
+                         after: int = 0) -> None:
+        """After ``after`` calls answered as usual, the next ``times`` calls to ``method`` are
+        carried out (a message is posted) but their answer is lost: ``how="drop"`` closes the
+        connection without one; ``how="hold"`` waits ``hold`` seconds first (longer than the
+        client's timeout, which then gives up), then closes it."""
         if how not in ("drop", "hold"):
             raise ValueError("how is 'drop' or 'hold'")
         with self._cond:
+            self._lost_answers[method].extend([None] * after)
             for _ in range(times):
                 self._lost_answers[method].append((how, hold))
 
@@ -340,6 +343,7 @@ class SlackStub:
             return None
 
     def _pop_lost_answer(self, method: str):
+        """The answer-losing fault for this call, or None to answer it as usual."""
         with self._cond:
             queue = self._lost_answers.get(method)
             if queue:
