@@ -156,6 +156,12 @@ class KeepAlive:
         with self._lock:
             return self.token
 
+    def finish(self, **values) -> bool:
+        """Stop renewing and write how the work ended, with the token as it is now (no renewal can race it)."""
+        self._stop.set()
+        with self._lock:
+            return release(self.engine, self.lease, self.key, self.token, **values)
+
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             with self._lock:

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.delivery.leases import KeepAlive, Lease, release, retrying, take
+from bot.delivery.leases import KeepAlive, Lease, retrying, take
 from models import OutgoingMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -106,14 +106,21 @@ def send_once(
 
 def _attempt(engine, messenger, alive: KeepAlive, claim: _Claim, key, recipient, text, blocks, group) -> Outcome:
     def finish(**values) -> None:
-        if not release(engine, MESSAGE_LEASE, key, alive.current(), **values):
+        if not alive.finish(**values):
             log.warning("outbox: another process took over a message while it was being sent")
 
     posting = False
     try:
         channel = messenger.open_conversation(group) if group else recipient
         if claim.look_first:
-            found = messenger.find_sent(channel, key, claim.first_try - LOOKBACK)
+            try:
+                found = messenger.find_sent(channel, key, claim.first_try - LOOKBACK)
+            except PermanentError as error:
+                # Slack won't let us look (e.g. missing_scope before the new scopes are approved):
+                # we cannot tell whether it arrived, so it is neither re-sent nor given up.
+                log.warning("outbox: cannot look up an unsure message (%s); leaving it unsure", error.code)
+                finish(status="unsure", error=f"cannot look up: {error.code}"[:200])
+                return Outcome("retry_later", error=f"cannot look up: {error.code}")
             if found is not None:
                 finish(status="sent", channel=found[0], ts=found[1], sent_at=utcnow(), error=None)
                 log.info("outbox: an earlier attempt had reached Slack; recorded it, not sent again")

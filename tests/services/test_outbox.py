@@ -141,3 +141,15 @@ def test_two_senders_at_once_send_one_message(engine, slack, messenger):
         thread.join()
     assert outcomes.count("sent") == 1
     assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_an_unsure_message_slack_wont_let_us_look_up_is_neither_resent_nor_given_up(engine, slack, messenger):
+    slack.fail_next("chat.postMessage", status=503, times=4)
+    send_once(engine, messenger, key="k8", kind="digest", recipient="U0AAAA0001", text="hi")
+    slack.reset()
+    slack.error_next("conversations.history", "missing_scope")  # the history scopes not yet approved
+
+    again = send_once(engine, messenger, key="k8", kind="digest", recipient="U0AAAA0001", text="hi")
+    assert again.status == "retry_later" and again.error == "cannot look up: missing_scope"
+    assert slack.calls_to("chat.postMessage") == []
+    assert rows(engine)[0].status == "unsure"
