@@ -265,12 +265,12 @@ def test_a_run_left_running_by_a_dead_process_is_taken_over_a_minute_later(engin
 
 def test_a_long_run_keeps_its_claim_by_renewing_it(engine, runtime, staff, slack, monkeypatch):
     """A run longer than the lease is not taken over while its process lives: the stamp moves on."""
-    monkeypatch.setattr(claims, "JOB_LEASE", dataclasses.replace(claims.JOB_LEASE, duration=timedelta(seconds=0.6)))
+    monkeypatch.setattr(claims, "JOB_LEASE", dataclasses.replace(claims.JOB_LEASE, duration=timedelta(seconds=0.3)))
     monkeypatch.setattr(jobs, "JOB_LEASE", claims.JOB_LEASE)
     seen = {}
 
     def slow(rt, now, key, holder):
-        time.sleep(1.5)  # longer than the lease: only renewals keep the claim
+        time.sleep(0.8)  # longer than the lease: only renewals keep the claim
         seen["second clock"] = jobs.run_job(rt, "digest").status
         return False, "slow"
 
