@@ -372,6 +372,9 @@ def test_every_start_installs_the_jobs_from_the_settings_with_the_runtime_as_arg
                            "review_reminders", "introductions", "catch_up"}
     assert before["digest"].func is jobs.run_job and before["digest"].args == (rt, "digest")
     assert before["catch_up"].args == (rt,)
+    # The first catch-up comes once a run killed just before this start has lost its lease.
+    first_catch_up = before["catch_up"].next_run_time.astimezone(timezone.utc) - utc(2026, 11, 20, 12)
+    assert claims.JOB_LEASE.duration < first_catch_up <= timedelta(minutes=2)
 
     changed = settings_for(settings.database_url, settings.slack_api_url, digest_cron="tue 16:00",
                            round_cron="off")

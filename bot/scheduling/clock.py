@@ -4,7 +4,7 @@ An APScheduler 3 scheduler in the network's time zone. Its jobs live in memory a
 from the settings at every start, each with the :class:`~bot.scheduling.registry.Runtime` as its
 argument (so no module holds a runtime, and nothing is pickled). Nothing is lost by not storing
 them: the database's claim table (``jobrun``) already knows which periods ran, and
-:func:`~bot.scheduling.jobs.catch_up`, a minute after start-up and every 15 minutes, runs whatever
+:func:`~bot.scheduling.jobs.catch_up`, 75 s after start-up and every 15 minutes, runs whatever
 was due recently and is not done. A table ``apscheduler_jobs`` left by versions that used
 APScheduler's SQLAlchemy job store is no longer read and may be dropped. Two clocks never both run
 a period (see :mod:`bot.scheduling.runs`); how to run the clock is in docs/scheduling.md.
@@ -17,11 +17,14 @@ from datetime import datetime, timedelta, timezone
 from bot.config import Settings
 from bot.scheduling import jobs
 from bot.scheduling.registry import JOBS, Runtime, schedule_of
+from bot.scheduling.runs import JOB_LEASE
 
 log = logging.getLogger(__name__)
 
 CATCH_UP_ID = "catch_up"
-CATCH_UP_DELAY = timedelta(minutes=1)
+# The first catch-up after start-up waits out one job lease (plus a little), so a run left by a
+# clock that was killed just before this one started is already free to take over.
+CATCH_UP_DELAY = JOB_LEASE.duration + timedelta(seconds=15)
 
 
 def job_defaults() -> dict:
@@ -58,7 +61,8 @@ def install_jobs(scheduler, rt: Runtime, now: datetime | None = None) -> list[st
         scheduler.add_job(jobs.run_job, schedule.trigger(settings.zone), args=(rt, name), id=name,
                           name=spec.title, replace_existing=True)
         installed.append(name)
-    # First a minute after start-up (a run missed while the clock was down), then every 15 minutes.
+    # First just after a lease has run out (a run missed or killed while the clock was down), then
+    # every 15 minutes.
     now = now or datetime.now(settings.zone)
     scheduler.add_job(
         jobs.catch_up, IntervalTrigger(seconds=int(jobs.CATCH_UP_EVERY.total_seconds()), timezone=settings.zone),

@@ -14,7 +14,7 @@ A run:
 
 APScheduler moves a job's next run time on *before* the job runs, so it never reruns a run that
 crashed, and the clock's memory job store forgets a run missed while the clock was down.
-:func:`catch_up` (every 15 minutes, and a minute after start-up) closes both gaps: for each job
+:func:`catch_up` (every 15 minutes, and 75 s after start-up) closes both gaps: for each job
 whose most recent due time is within :data:`CATCH_UP_GRACE` and whose period is not done, it
 runs the job for that period.
 """
