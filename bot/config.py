@@ -35,6 +35,12 @@ class Settings:
     web_concurrency: int = 2
     threads: int = 2
     log_level: str = "INFO"
+    # How long to wait before retrying Slack, as a share of the normal wait (Retry-After on a 429,
+    # slack_sdk's back-off on a 5xx or a dropped connection). 1 in production; tests set 0.
+    slack_retry_wait: float = 1.0
+    # Seconds to wait for one Slack Web API answer before giving up on it (the outbox then checks
+    # whether the message arrived before sending it again).
+    slack_timeout: float = 15.0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -58,6 +64,19 @@ def _int(env: dict, name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"{name} must be more than 0, got {raw!r}")
+    return value
+
+
+def _share(env: dict, name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number such as 1 or 0.5, got {raw!r}") from None
+    if not 0 <= value <= 10:
+        raise SettingsError(f"{name} must be between 0 and 10, got {raw!r}")
     return value
 
 
@@ -117,6 +136,8 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         web_concurrency=_int(env, "WEB_CONCURRENCY", 2),
         threads=_int(env, "COLLAB_THREADS", 2),
         log_level=_log_level(env),
+        slack_retry_wait=_share(env, "COLLAB_SLACK_RETRY_WAIT", 1.0),
+        slack_timeout=float(_int(env, "COLLAB_SLACK_TIMEOUT", 15)),
     )
 
 

@@ -6,7 +6,6 @@ import io
 
 import pytest
 
-from bot.scheduling import jobs
 from bot.cli.rhythm import add_rhythm_commands
 from bot.config import SettingsError
 from tests.support.rhythm import LEAD, Network, ledger, posted_to
@@ -28,8 +27,8 @@ def env(monkeypatch, tmp_path, database_url, slack):
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("SLACK_API_URL", slack.api_url)
     monkeypatch.setenv("COLLAB_LEADS", LEAD)
-    yield monkeypatch
-    jobs._runtime = None
+    monkeypatch.setenv("COLLAB_SLACK_RETRY_WAIT", "0")  # no real back-off sleeps in tests
+    return monkeypatch
 
 
 def run(*argv) -> str:
@@ -112,3 +111,25 @@ def test_clock_run_of_an_unknown_job_says_which_there_are(env):
     env.setenv("SLACK_BOT_TOKEN", "xoxb-test-token-1234")
     with pytest.raises(SettingsError, match="no job called 'digests'.*round, digest"):
         run("clock", "--run", "digests")
+
+
+def test_clock_run_catch_up_returns_in_the_repeated_hour(env, engine, slack):
+    """The issue's case: a daily job at 01:30 and the clock run at 06:00 UTC on 25 October 2026."""
+    import threading
+
+    from freezegun import freeze_time
+
+    env.setenv("SLACK_BOT_TOKEN", "xoxb-test-token-1234")
+    env.setenv("COLLAB_FOLLOWUPS_AT", "daily 01:30")
+    env.setenv("COLLAB_ROUND_AT", "off")
+    env.setenv("COLLAB_DIGEST_AT", "off")
+    out = {}
+    with freeze_time("2026-10-25 06:00:00", tick=True):
+        thread = threading.Thread(target=lambda: out.setdefault("text", run("clock", "--run", "catch_up")), daemon=True)
+        thread.start()
+        thread.join(60)
+    assert not thread.is_alive(), "collab clock --run catch_up did not return"
+    lines = out["text"].splitlines()
+    assert sorted(line.split(":")[0] for line in lines) == sorted(
+        ["expiry", "feedback", "followups", "introductions", "reciprocity", "review_reminders"])
+    assert all(line.split(": ")[1].startswith("done") and ":2026-10-25" in line for line in lines)

@@ -25,6 +25,12 @@ def test_values_are_read_and_tidied():
     assert settings.weights == {"disadvantage": 0.3}
 
 
+def test_slack_retry_waits_and_timeout_are_settings():
+    assert (load_settings({}).slack_retry_wait, load_settings({}).slack_timeout) == (1.0, 15.0)
+    settings = load_settings({"COLLAB_SLACK_RETRY_WAIT": "0", "COLLAB_SLACK_TIMEOUT": "5"})
+    assert (settings.slack_retry_wait, settings.slack_timeout) == (0.0, 5.0)
+
+
 @pytest.mark.parametrize("env, named", [
     ({"COLLAB_TIMEZONE": "Mars/Olympus"}, "COLLAB_TIMEZONE"),
     ({"COLLAB_EXPIRY_WEEKS": "soon"}, "COLLAB_EXPIRY_WEEKS"),
@@ -32,6 +38,9 @@ def test_values_are_read_and_tidied():
     ({"COLLAB_WEIGHT_PLACE": "lots"}, "COLLAB_WEIGHT_PLACE"),
     ({"COLLAB_WEIGHT_PLCE": "0.2"}, "unknown weight 'plce'"),
     ({"COLLAB_WEIGHT_PLACE": "-1"}, "must be a number >= 0"),
+    ({"COLLAB_SLACK_RETRY_WAIT": "soon"}, "COLLAB_SLACK_RETRY_WAIT must be a number"),
+    ({"COLLAB_SLACK_RETRY_WAIT": "-1"}, "COLLAB_SLACK_RETRY_WAIT must be between 0 and 10"),
+    ({"COLLAB_SLACK_TIMEOUT": "0"}, "COLLAB_SLACK_TIMEOUT"),
 ])
 def test_bad_values_name_the_setting(env, named):
     with pytest.raises(SettingsError, match=named):

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).resolve().parent / "fixtures" / "slack" / "manifest_schema"
 URL = "https://collab.example.org/slack/events"
 
-EXPECTED_BOT_SCOPES = {"commands", "chat:write", "im:write", "mpim:write", "users:read", "files:write", "im:history"}
+EXPECTED_BOT_SCOPES = {"commands", "chat:write", "im:write", "mpim:write", "users:read", "files:write",
+                       # the outbox's look-up before re-sending a message whose answer was lost
+                       "im:history", "mpim:history", "channels:history", "groups:history"}
 EXPECTED_BOT_EVENTS = {"app_home_opened", "app_uninstalled", "tokens_revoked", "message.im"}
 
 

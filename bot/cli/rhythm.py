@@ -14,7 +14,7 @@ def add_rhythm_commands(subparsers) -> None:
     what = clock.add_mutually_exclusive_group()
     what.add_argument("--show", action="store_true", help="print the schedule and the next run of each job, then exit")
     what.add_argument("--run", metavar="JOB", help="run one job now for the current period (round, digest, followups, "
-                      "feedback, reciprocity, expiry, review_reminders, catch_up), then exit")
+                      "feedback, reciprocity, expiry, review_reminders, introductions, catch_up), then exit")
     clock.set_defaults(func=_clock)
 
 
@@ -68,8 +68,18 @@ def _messenger(settings):
     return SlackMessenger(make_client(settings))
 
 
+def _runtime(settings):
+    """The one place the scheduler's settings, engine and messenger are built (the caller disposes the engine)."""
+    from bot.scheduling.registry import Runtime
+    from models.db import make_engine
+
+    settings.require("SLACK_BOT_TOKEN")
+    return Runtime(settings, make_engine(settings.database_url), _messenger(settings))
+
+
 def _clock(args, out=None) -> int:
     from bot.scheduling import clock, jobs
+    from bot.scheduling.registry import JOBS
 
     out = out or sys.stdout
     settings = _settings()
@@ -83,19 +93,24 @@ def _clock(args, out=None) -> int:
               else "No term dates file (COLLAB_TERM_DATES): digests and nudges run every week.", file=out)
         return 0
     if args.run:
-        from models.db import make_engine
+        if args.run != "catch_up" and args.run not in JOBS:
+            from bot.config import SettingsError
 
-        settings.require("SLACK_BOT_TOKEN")
-        engine = make_engine(settings.database_url)
+            raise SettingsError(f"There is no job called {args.run!r}; the jobs are: {', '.join(JOBS)}, catch_up")
+        rt = _runtime(settings)
         try:
-            jobs.configure(settings, engine, _messenger(settings))
-            results = jobs.catch_up() if args.run == "catch_up" else [jobs.run_job(args.run)]
+            results = jobs.catch_up(rt) if args.run == "catch_up" else [jobs.run_job(rt, args.run)]
         finally:
-            engine.dispose()
+            rt.engine.dispose()
         for result in results:
             print(f"{result.run_key}: {result.status}{' (' + result.detail + ')' if result.detail else ''}", file=out)
         return 0
     from bot.logs import configure
 
     configure(settings.log_level)  # tokens and personal data are redacted from the clock's logs too
-    return clock.run_clock(settings)
+    clock.check(settings)  # a bad term-dates file or schedule stops the clock now, naming it
+    rt = _runtime(settings)
+    try:
+        return clock.run_clock(rt)
+    finally:
+        rt.engine.dispose()

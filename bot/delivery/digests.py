@@ -11,14 +11,18 @@ from bot.delivery.outbox import Messenger, send_once, sent_message
 from bot.delivery.results import RunSummary
 from bot.domain.time import aware
 from bot.messages.digests import digest_message
-from bot.services.digests import KIND, digest_facts, digest_key, recipients
+from bot.services.digests import KIND, RunFacts, digest_facts, digest_key, recipients, run_facts
 from models import Member, Workspace
 from models.db import session_scope
 
 
-def compose_digest(session: Session, workspace: Workspace, member: Member, now: datetime, settings: Settings) -> tuple[str, list[dict]]:
-    """The digest this member would get now: (notification text, blocks). Sends nothing."""
-    return digest_message(digest_facts(session, workspace, member, now, settings), settings)
+def compose_digest(session: Session, workspace: Workspace, member: Member, now: datetime, settings: Settings,
+                   run: RunFacts | None = None) -> tuple[str, list[dict]]:
+    """The digest this member would get now: (notification text, blocks). Sends nothing.
+
+    `run` carries the facts every digest of one run shares (read once, see RunFacts).
+    """
+    return digest_message(digest_facts(session, workspace, member, now, settings, run), settings)
 
 
 
@@ -29,6 +33,7 @@ def send_digests(engine: Engine, messenger: Messenger, workspace: Workspace, now
     summary = RunSummary()
     with session_scope(engine) as session:
         people = [(m.slack_user_id, m.id) for m in recipients(session, workspace, now, settings)]
+        shared = run_facts(session, workspace, now)
     for user_id, member_id in people:
         key = digest_key(now, settings, user_id)
         with session_scope(engine) as session:
@@ -39,7 +44,7 @@ def send_digests(engine: Engine, messenger: Messenger, workspace: Workspace, now
                 workspace_id=workspace.id, slack_user_id=user_id, is_lead=True)
             if member is None:  # left (forget-me) since the list was made
                 continue
-            text, blocks = compose_digest(session, workspace, member, now, settings)
+            text, blocks = compose_digest(session, workspace, member, now, settings, shared)
         outcome = send_once(
             engine, messenger, key=key, kind=KIND, recipient=user_id, text=text, blocks=blocks,
             workspace_id=workspace.id,

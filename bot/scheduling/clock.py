@@ -1,27 +1,30 @@
 """`collab clock`: the scheduler process (the Procfile's `clock`).
 
-An APScheduler 3 scheduler in the network's time zone, with its jobs kept in the same
-database as everything else (``SQLAlchemyJobStore``, table ``apscheduler_jobs``) so they
-survive a restart. Every job is added with a stable id and ``replace_existing=True``, so a
-restart (or a second clock process) updates the schedule rather than duplicating it, and a
-changed ``COLLAB_*_AT`` setting takes effect on the next start. What each job does, and why
-two clocks never both run one, is in :mod:`bot.scheduling.jobs`; how to run it is in docs/scheduling.md.
+An APScheduler 3 scheduler in the network's time zone. Its jobs live in memory and are added
+from the settings at every start, each with the :class:`~bot.scheduling.registry.Runtime` as its
+argument (so no module holds a runtime, and nothing is pickled). Nothing is lost by not storing
+them: the database's claim table (``jobrun``) already knows which periods ran, and
+:func:`~bot.scheduling.jobs.catch_up`, 75 s after start-up and every 15 minutes, runs whatever
+was due recently and is not done. A table ``apscheduler_jobs`` left by versions that used
+APScheduler's SQLAlchemy job store is no longer read and may be dropped. Two clocks never both run
+a period (see :mod:`bot.scheduling.runs`); how to run the clock is in docs/scheduling.md.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy.engine import Engine
-
-from bot.scheduling import jobs
 from bot.config import Settings
+from bot.scheduling import jobs
+from bot.scheduling.registry import JOBS, Runtime, schedule_of
+from bot.scheduling.runs import JOB_LEASE
 
 log = logging.getLogger(__name__)
 
-JOBSTORE_TABLE = "apscheduler_jobs"
 CATCH_UP_ID = "catch_up"
-CATCH_UP_DELAY = timedelta(minutes=1)
+# The first catch-up after start-up waits out one job lease (plus a little), so a run left by a
+# clock that was killed just before this one started is already free to take over.
+CATCH_UP_DELAY = JOB_LEASE.duration + timedelta(seconds=15)
 
 
 def job_defaults() -> dict:
@@ -34,58 +37,36 @@ def job_defaults() -> dict:
     }
 
 
-def make_scheduler(settings: Settings, engine: Engine, scheduler_class=None):
-    """A scheduler (BlockingScheduler unless told otherwise) with the persistent job store."""
+def make_scheduler(settings: Settings, scheduler_class=None):
+    """A scheduler (BlockingScheduler unless told otherwise) with an in-memory job store."""
     from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     scheduler_class = scheduler_class or BlockingScheduler
-    return scheduler_class(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
-        executors={"default": ThreadPoolExecutor(4)},
-        job_defaults=job_defaults(),
-        timezone=settings.zone,
-    )
+    return scheduler_class(executors={"default": ThreadPoolExecutor(4)}, job_defaults=job_defaults(),
+                           timezone=settings.zone)
 
 
-def install_jobs(scheduler, settings: Settings, now: datetime | None = None) -> list[str]:
-    """Add (or replace) every job from the settings; remove jobs switched ``off``. Returns the ids scheduled."""
-    from apscheduler.events import EVENT_SCHEDULER_START
-    from apscheduler.jobstores.base import JobLookupError
+def install_jobs(scheduler, rt: Runtime, now: datetime | None = None) -> list[str]:
+    """Add every job the settings switch on, and the catch-up. Returns the ids scheduled."""
     from apscheduler.triggers.interval import IntervalTrigger
 
-    installed, switched_off = [], []
-    for name, spec in jobs.JOBS.items():
-        schedule = jobs.schedule_of(name, settings)
+    settings = rt.settings
+    installed = []
+    for name, spec in JOBS.items():
+        schedule = schedule_of(name, settings)
         if schedule is None:
-            switched_off.append(name)
+            log.info("clock: %s is switched off (%s=off)", name, spec.env)
             continue
-        scheduler.add_job(
-            jobs.ENTRY_POINTS[name], schedule.trigger(settings.zone), id=name, name=spec.title,
-            replace_existing=True,
-        )
+        scheduler.add_job(jobs.run_job, schedule.trigger(settings.zone), args=(rt, name), id=name,
+                          name=spec.title, replace_existing=True)
         installed.append(name)
-
-    def remove_switched_off(_event=None) -> None:
-        # A job switched off may be in the job store from an earlier start: only a started
-        # scheduler can see (and remove) it, so this runs once the store is open.
-        for name in switched_off:
-            try:
-                scheduler.remove_job(name)
-                log.info("clock: %s is switched off; removed it from the schedule", name)
-            except JobLookupError:
-                pass
-
-    if scheduler.running:
-        remove_switched_off()
-    else:
-        scheduler.add_listener(remove_switched_off, EVENT_SCHEDULER_START)
-    # First a minute after start-up (a run missed while the clock was down), then every 15 minutes.
+    # First just after a lease has run out (a run missed or killed while the clock was down), then
+    # every 15 minutes.
     now = now or datetime.now(settings.zone)
     scheduler.add_job(
         jobs.catch_up, IntervalTrigger(seconds=int(jobs.CATCH_UP_EVERY.total_seconds()), timezone=settings.zone),
-        id=CATCH_UP_ID, name="Make up missed or failed runs", replace_existing=True,
+        args=(rt,), id=CATCH_UP_ID, name="Make up missed or failed runs", replace_existing=True,
         next_run_time=now + CATCH_UP_DELAY,
     )
     installed.append(CATCH_UP_ID)
@@ -94,13 +75,11 @@ def install_jobs(scheduler, settings: Settings, now: datetime | None = None) -> 
 
 def describe(settings: Settings, now: datetime | None = None) -> list[str]:
     """One line per job: its schedule and when it next fires, in local time and UTC."""
-    from datetime import timezone
-
     now = now or datetime.now(settings.zone)
     lines = []
-    width = max(len(name) for name in jobs.JOBS) + 1
-    for name, spec in jobs.JOBS.items():
-        schedule = jobs.schedule_of(name, settings)
+    width = max(len(name) for name in JOBS) + 1
+    for name, spec in JOBS.items():
+        schedule = schedule_of(name, settings)
         if schedule is None:
             lines.append(f"{name:<{width}} off ({spec.env}=off)")
             continue
@@ -113,37 +92,33 @@ def describe(settings: Settings, now: datetime | None = None) -> list[str]:
     return lines
 
 
-def run_clock(settings: Settings) -> int:
-    """Run the scheduler until SIGTERM/SIGINT (blocking)."""
-    import signal
-
-    from bot.slack.app import make_client
-    from bot.slack.messenger import SlackMessenger
+def check(settings: Settings) -> None:
+    """Stop before starting on a bad term-dates file or a bad schedule, naming the line or setting."""
     from bot.services.calendar import holidays
-    from models.db import make_engine
 
-    settings.require("SLACK_BOT_TOKEN")
-    holidays(settings)  # a bad term-dates file stops the clock now, naming the line
-    for name in jobs.JOBS:
-        jobs.schedule_of(name, settings)  # and so does a bad schedule
+    holidays(settings)
+    for name in JOBS:
+        schedule_of(name, settings)
     if not settings.review_channel:
         log.warning("COLLAB_REVIEW_CHANNEL is not set: rounds will run but their review cards can't be posted")
-    engine = make_engine(settings.database_url)
-    jobs.configure(settings, engine, SlackMessenger(make_client(settings)))
-    scheduler = make_scheduler(settings, engine)
-    install_jobs(scheduler, settings)
+
+
+def run_clock(rt: Runtime) -> int:
+    """Run the scheduler until SIGTERM/SIGINT (blocking). The caller builds and disposes the runtime."""
+    import signal
+
+    scheduler = make_scheduler(rt.settings)
+    install_jobs(scheduler, rt)
 
     def stop(signum, _frame):
         log.info("clock: signal %s, finishing running jobs and stopping", signum)
         scheduler.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, stop)
-    for line in describe(settings):
+    for line in describe(rt.settings):
         log.info("clock: %s", line)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
-    finally:
-        engine.dispose()
     return 0

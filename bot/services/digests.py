@@ -109,7 +109,8 @@ def capacity_left(session: Session, workspace: Workspace, now: datetime) -> dict
     return {o.id: o.capacity_per_term - used[o.id] for o in offers}
 
 
-def waiting_needs(session: Session, workspace: Workspace, school: School, now: datetime) -> list[Waiting]:
+def waiting_needs(session: Session, workspace: Workspace, school: School, now: datetime,
+                  run: "RunFacts | None" = None) -> list[Waiting]:
     needs = session.exec(
         select(Need).where(Need.workspace_id == workspace.id, Need.school_id == school.id, Need.status == "open")
         .order_by(Need.created_at, Need.id)
@@ -121,10 +122,9 @@ def waiting_needs(session: Session, workspace: Workspace, school: School, now: d
         select(Pairing.need_id, Pairing.state).where(Pairing.need_id.in_([n.id for n in needs]))
     ).all():
         states.setdefault(need_id, set()).add(state)
-    others = session.exec(
-        select(Offer).where(Offer.workspace_id == workspace.id, Offer.status == "open", Offer.school_id != school.id)
-    ).all()
-    left = capacity_left(session, workspace, now)
+    run = run or run_facts(session, workspace, now)
+    others = [o for o in run.open_offers if o.school_id != school.id]
+    left = run.capacity_left
     result = []
     for need in needs:
         mine = states.get(need.id, set())
@@ -187,17 +187,49 @@ def _is_lead(member: Member, settings: Settings) -> bool:
     return bool(member.is_lead or member.slack_user_id in settings.leads)
 
 
-def digest_facts(session: Session, workspace: Workspace, member: Member, now: datetime, settings: Settings) -> DigestFacts:
+@dataclass
+class RunFacts:
+    """What every digest of one run shares, read once per run instead of once per member.
+
+    The workspace-wide facts (open offers and their capacity left, schools helping, the network
+    summary for leads) and, per school, what all its members are told (filled in as schools come
+    up). Without it a 2,000-member run re-read the whole workspace 2,000 times.
+    """
+
+    open_offers: list[Offer]
+    capacity_left: dict[int, int]
+    schools_helping: int | None = None
+    network: NetworkSummary | None = None
+    schools: dict[int, tuple] = field(default_factory=dict)
+
+
+def run_facts(session: Session, workspace: Workspace, now: datetime) -> RunFacts:
+    offers = session.exec(select(Offer).where(Offer.workspace_id == workspace.id, Offer.status == "open")).all()
+    return RunFacts(open_offers=list(offers), capacity_left=capacity_left(session, workspace, now))
+
+
+def digest_facts(session: Session, workspace: Workspace, member: Member, now: datetime, settings: Settings,
+                 run: RunFacts | None = None) -> DigestFacts:
+    """One member's digest facts. Pass the run's :class:`RunFacts` when composing many digests at once."""
     now = aware(now)
+    run = run or run_facts(session, workspace, now)
     school = session.get(School, member.school_id) if member.school_id else None
     facts = DigestFacts(user_id=member.slack_user_id, school=school, week_of=now)
     if school is not None:
-        facts.events = school_events(session, workspace, school, now)
-        facts.waiting = waiting_needs(session, workspace, school, now)
-        facts.given, facts.received = give_receive(session, workspace, school.id, school_year_start(now, settings))
-    facts.schools_helping = schools_helping(session, workspace, half_term_start(now, settings))
+        if school.id not in run.schools:
+            run.schools[school.id] = (
+                school_events(session, workspace, school, now),
+                waiting_needs(session, workspace, school, now, run),
+                give_receive(session, workspace, school.id, school_year_start(now, settings)),
+            )
+        facts.events, facts.waiting, (facts.given, facts.received) = run.schools[school.id]
+    if run.schools_helping is None:
+        run.schools_helping = schools_helping(session, workspace, half_term_start(now, settings))
+    facts.schools_helping = run.schools_helping
     if _is_lead(member, settings):
-        facts.network = network_summary(session, workspace, now, settings)
+        if run.network is None:
+            run.network = network_summary(session, workspace, now, settings)
+        facts.network = run.network
     return facts
 
 

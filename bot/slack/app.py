@@ -5,29 +5,31 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
-from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.slack.deps import Deps
+from bot.slack.retries import ConnectionErrors, RateLimits, ScaledBackoff, ServerErrors
 from bot.slack.listeners import register_listeners
 
+def retry_handlers(settings: Settings) -> list[RetryHandler]:
+    """429 waits for Retry-After; 5xx and dropped connections are retried a few times, then we give up.
 
-def retry_handlers() -> list[RetryHandler]:
-    """429 waits for Retry-After; 5xx and dropped connections are retried a few times, then we give up."""
+    The waits are scaled by COLLAB_SLACK_RETRY_WAIT (1 = as Slack and slack_sdk say; tests use 0).
+    """
+    share = settings.slack_retry_wait
     return [
-        RateLimitErrorRetryHandler(max_retry_count=5),
-        ServerErrorRetryHandler(max_retry_count=3),
-        ConnectionErrorRetryHandler(max_retry_count=3),
+        RateLimits(share, max_retry_count=5),
+        ServerErrors(max_retry_count=3, interval_calculator=ScaledBackoff(share)),
+        ConnectionErrors(max_retry_count=3, interval_calculator=ScaledBackoff(share)),
     ]
 
 
 def make_client(settings: Settings) -> WebClient:
     return WebClient(
         token=settings.slack_bot_token, base_url=settings.slack_api_url,
-        retry_handlers=retry_handlers(), timeout=15,
+        retry_handlers=retry_handlers(settings), timeout=settings.slack_timeout,
     )
 
 

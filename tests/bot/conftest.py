@@ -22,6 +22,7 @@ def settings(database_url, slack) -> Settings:
     return Settings(
         slack_bot_token="xoxb-test-token-1234", slack_signing_secret=SECRET, slack_api_url=slack.api_url,
         database_url=database_url, leads=frozenset({LEAD}), review_channel=REVIEW_CHANNEL,
+        slack_retry_wait=0,  # Slack's retries happen at once: no real back-off sleeps in tests
     )
 
 

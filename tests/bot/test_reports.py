@@ -12,6 +12,7 @@ from freezegun import freeze_time
 from sqlmodel import select
 
 from bot.scheduling import jobs
+from bot.scheduling.registry import Runtime
 from bot.slack.app import make_client
 from bot.slack.messenger import SlackMessenger
 from bot.services import members
@@ -260,12 +261,15 @@ def test_report_with_no_pairings_says_so_without_a_chart(sender, slack, engine, 
 
 @pytest.fixture
 def clock(engine, settings):
-    def configure(**changes):
-        return jobs.configure(dataclasses.replace(settings, **changes), engine, SlackMessenger(make_client(settings)))
+    """What `collab clock` builds and passes to every run; `clock(setting=...)` changes its settings."""
 
-    configure()
-    yield configure
-    jobs._runtime = None
+    class Clock:
+        rt = Runtime(settings, engine, SlackMessenger(make_client(settings)))
+
+        def __call__(self, **changes):
+            self.rt = Runtime(dataclasses.replace(settings, **changes), engine, self.rt.messenger)
+
+    return Clock()
 
 
 def reminders(slack):
@@ -288,7 +292,7 @@ def waiting_network(engine, at=T0):
 def test_leads_are_reminded_once_when_proposals_have_waited_two_days(engine, slack, clock):
     waiting_network(engine)
     with freeze_time(T0 + timedelta(days=1)):  # fresh: one day
-        assert jobs.run_job("review_reminders").status == "done"
+        assert jobs.run_job(clock.rt, "review_reminders").status == "done"
     assert reminders(slack) == []
     with session_scope(engine) as session:  # the boundary: two days to the minute
         ws = net.workspace(engine)
@@ -296,20 +300,20 @@ def test_leads_are_reminded_once_when_proposals_have_waited_two_days(engine, sla
         assert waiting(session, ws, T0 + timedelta(days=2))[0] == 2
 
     with freeze_time(T0 + timedelta(days=2)):
-        assert jobs.run_job("review_reminders").status == "done"
+        assert jobs.run_job(clock.rt, "review_reminders").status == "done"
     sent = reminders(slack)
     assert sorted(c.params["channel"] for c in sent) == sorted([LEAD, APPOINTED])
     assert {c.params["text"] for c in sent} == {"2 pairings are waiting for your review — /collab review"}
 
     with freeze_time(T0 + timedelta(days=2, hours=3)):  # the same day again
-        assert jobs.run_job("review_reminders").status == "busy"
-        jobs.catch_up(("review_reminders",))
+        assert jobs.run_job(clock.rt, "review_reminders").status == "busy"
+        jobs.catch_up(clock.rt, ("review_reminders",))
     with freeze_time(T0 + timedelta(days=3)):  # the next day: too soon
-        assert jobs.run_job("review_reminders").status == "done"
+        assert jobs.run_job(clock.rt, "review_reminders").status == "done"
     assert len(reminders(slack)) == 2
 
     with freeze_time(T0 + timedelta(days=4)):  # two days on, still waiting
-        assert jobs.run_job("review_reminders").status == "done"
+        assert jobs.run_job(clock.rt, "review_reminders").status == "done"
     assert len(reminders(slack)) == 4
     with session_scope(engine) as session:
         keys = sorted(m.idempotency_key for m in session.exec(select(OutgoingMessage)).all())
@@ -324,7 +328,7 @@ def test_no_reminder_when_nothing_waits_long_or_when_decided(engine, slack, cloc
         for row in session.exec(select(Pairing)).all():
             row.state = "approved"
     with freeze_time(T0 + timedelta(days=5)):
-        assert jobs.run_job("review_reminders").status == "done"
+        assert jobs.run_job(clock.rt, "review_reminders").status == "done"
     assert reminders(slack) == []
 
 
@@ -334,10 +338,10 @@ def test_no_reminders_in_school_holidays(engine, slack, clock, tmp_path):
     clock(term_dates_file=str(terms))
     waiting_network(engine)
     with freeze_time(T0 + timedelta(days=2)):
-        assert jobs.run_job("review_reminders").status == "skipped"
+        assert jobs.run_job(clock.rt, "review_reminders").status == "skipped"
     assert reminders(slack) == []
     with freeze_time(T0 + timedelta(days=3)):  # back at school
-        assert jobs.run_job("review_reminders").status == "done"
+        assert jobs.run_job(clock.rt, "review_reminders").status == "done"
     assert len(reminders(slack)) == 2
 
 
@@ -346,5 +350,5 @@ def test_a_paused_lead_is_not_reminded(engine, slack, clock):
     with session_scope(engine) as session:
         members.pause(session, net.workspace(engine), APPOINTED, None)
     with freeze_time(T0 + timedelta(days=2)):
-        jobs.run_job("review_reminders")
+        jobs.run_job(clock.rt, "review_reminders")
     assert [c.params["channel"] for c in reminders(slack)] == [LEAD]

@@ -12,6 +12,7 @@ from freezegun import freeze_time
 from sqlmodel import select
 
 from bot.scheduling import jobs
+from bot.scheduling.registry import Runtime
 from bot.slack.app import make_client
 from bot.slack.messenger import SlackMessenger
 from models import Need, OutgoingMessage, Pairing
@@ -26,9 +27,8 @@ MONDAY = datetime(2026, 9, 14, 6, 0, tzinfo=timezone.utc)  # Monday 14 September
 
 @pytest.fixture
 def clock(engine, settings):
-    jobs.configure(settings, engine, SlackMessenger(make_client(settings)))
-    yield
-    jobs._runtime = None
+    """What `collab clock` builds and passes to every run."""
+    return Runtime(settings, engine, SlackMessenger(make_client(settings)))
 
 
 def at(moment):
@@ -76,8 +76,8 @@ def test_a_network_goes_through_a_whole_term(sender, slack, engine, schools, set
 
     # 07:30: the weekly round proposes both pairings and posts one review card for each.
     with at(MONDAY + timedelta(minutes=30)):
-        assert jobs.run_job("round").status == "done"
-        assert jobs.run_job("round").status == "busy"  # a second clock, or a rerun: nothing more
+        assert jobs.run_job(clock, "round").status == "done"
+        assert jobs.run_job(clock, "round").status == "busy"  # a second clock, or a rerun: nothing more
     cards = sent_to(slack, REVIEW_CHANNEL)
     assert len(cards) == 2
     absence, phonics = pairing_for(engine, ABSENCE), pairing_for(engine, PHONICS)
@@ -98,15 +98,15 @@ def test_a_network_goes_through_a_whole_term(sender, slack, engine, schools, set
 
     # 08:00: the digest, one per person, mentioning the new introduction; a rerun sends nothing.
     with at(MONDAY + timedelta(hours=1)):
-        assert jobs.run_job("digest").status == "done"
-        assert jobs.run_job("digest").status == "busy"
+        assert jobs.run_job(clock, "digest").status == "done"
+        assert jobs.run_job(clock, "digest").status == "busy"
     # Everyone gets one, and the lead's carries the network summary.
     digests = [c for c in sent_to(slack) if c.params["channel"] in {*STAFF, LEAD}]
     assert Counter(c.params["channel"] for c in digests) == Counter([*STAFF, LEAD])
 
     # A week later: "Have you connected?" to both sides of both pairings.
     with at(MONDAY + timedelta(days=7, hours=2)):
-        assert jobs.run_job("followups").status == "done"
+        assert jobs.run_job(clock, "followups").status == "done"
     asked = {c.params["channel"] for c in sent_to(slack, text="Have you connected")}
     assert asked == set(STAFF)
     with at(MONDAY + timedelta(days=7, hours=3)):
@@ -122,7 +122,7 @@ def test_a_network_goes_through_a_whole_term(sender, slack, engine, schools, set
     # 28 days after "yes": both sides are asked for feedback, and both give it.
     connected = pairing_for(engine, ABSENCE).connected_at
     with at(connected + timedelta(days=28, hours=1)):
-        assert jobs.run_job("feedback").status == "done"
+        assert jobs.run_job(clock, "feedback").status == "done"
         requests = sent_to(slack, text="How did working with")
         assert {c.params["channel"] for c in requests} == {COLGATE, HINCHLEY}
         for user in (COLGATE, HINCHLEY):
@@ -140,8 +140,8 @@ def test_a_network_goes_through_a_whole_term(sender, slack, engine, schools, set
 
     # Twelve weeks on, the posts still open are asked "still needed?", once each.
     with at(MONDAY + timedelta(weeks=12, days=1, hours=3)):
-        assert jobs.run_job("expiry").status == "done"
-        assert jobs.run_job("expiry").status == "busy"
+        assert jobs.run_job(clock, "expiry").status == "done"
+        assert jobs.run_job(clock, "expiry").status == "busy"
     prompts = sent_to(slack, text="still")
     assert prompts and {c.params["channel"] for c in prompts} <= set(STAFF)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -176,11 +177,14 @@ class CrashOnThird:
         self.inner = inner
         self.posts = 0
 
-    def post(self, channel, text, blocks=None):
+    def post(self, channel, text, blocks=None, key=None):
         self.posts += 1
         if self.posts == 3:
             raise RuntimeError("the process fell over")
-        return self.inner.post(channel, text, blocks)
+        return self.inner.post(channel, text, blocks, key=key)
+
+    def find_sent(self, *args):
+        return self.inner.find_sent(*args)
 
     def update(self, *args, **kwargs):
         return self.inner.update(*args, **kwargs)
@@ -260,3 +264,22 @@ def test_the_week_is_the_iso_week_in_london(engine, net, settings, slack):
         send_digests(engine, messenger_for(settings), net.workspace(), summer_monday, settings)
     keys = {m.idempotency_key for m in ledger(engine, "digest") if m.recipient == "U0COLGATE1"}
     assert keys == {"digest:2026-W48:U0COLGATE1", "digest:2026-W27:U0COLGATE1"}
+
+
+def test_a_run_reads_the_workspace_wide_facts_once_and_each_school_once(engine, net, settings, slack, monkeypatch):
+    from bot.services import digests as facts
+
+    six_members(net)  # six people in four schools, plus the lead
+    net.need("colgate", "help with persistent absence in Year 9")
+    net.offer("hinchley", "first-day calling")
+    reads = Counter()
+    for name in ("capacity_left", "schools_helping", "network_summary", "school_events", "waiting_needs"):
+        real = getattr(facts, name)
+        monkeypatch.setattr(facts, name, lambda *a, _real=real, _name=name, **k: reads.update([_name]) or _real(*a, **k))
+
+    with freeze_time(NOW):
+        summary = send_digests(engine, messenger_for(settings), net.workspace(), NOW, settings)
+
+    assert summary.sent == 7
+    assert reads == {"capacity_left": 1, "schools_helping": 1, "network_summary": 1,
+                     "school_events": 4, "waiting_needs": 4}

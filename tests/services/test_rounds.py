@@ -23,7 +23,7 @@ class Recorder:
     def __init__(self):
         self.posts, self.updates, self.opened = [], [], []
 
-    def post(self, channel, text, blocks=None):
+    def post(self, channel, text, blocks=None, key=None):
         self.posts.append((channel, text, blocks))
         return channel, f"1700000000.{len(self.posts):06d}"
 

@@ -38,6 +38,7 @@ def settings_for(database_url: str, api_url: str = "http://127.0.0.1:9/api/", **
     values = dict(
         slack_bot_token="xoxb-test-token-1234", slack_signing_secret="secret", slack_api_url=api_url,
         database_url=database_url, leads=frozenset({LEAD}), review_channel="C0REVIEW01",
+        slack_retry_wait=0,  # Slack's retries happen at once: no real back-off sleeps in tests
     )
     values.update(overrides)
     return Settings(**values)

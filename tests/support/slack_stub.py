@@ -16,9 +16,13 @@ It also accepts the POSTs that bolt's ``respond()`` sends to a ``response_url``
 raw file bytes that ``files_upload_v2`` POSTs to the URL from
 ``files.getUploadURLExternal``.
 
-Failures on demand: ``fail_next`` (HTTP 429 with ``Retry-After``, or 5xx) and
-``error_next`` (HTTP 200 with ``ok: false``). Failed calls are recorded too, so a
-test can count attempts.
+Failures on demand: ``fail_next`` (HTTP 429 with ``Retry-After``, or 5xx, with any
+body), ``error_next`` (HTTP 200 with ``ok: false``), ``lose_answer_next`` (the call is
+carried out, then its answer is held past the client's timeout or the connection is
+dropped without one) and ``rate_limit`` (Slack-style limits: past ``calls`` per
+``per`` seconds a method answers 429 with ``Retry-After``). Failed calls are recorded
+too, so a test can count attempts. ``conversations.history`` lists what was posted,
+with message ``metadata`` when asked for (``include_all_metadata``).
 
 Only the standard library is used; nothing from bot/, models/ or matching/.
 """
@@ -171,6 +175,10 @@ class SlackStub:
         self.messages: dict[tuple[str, str], dict] = {}
         self._handlers: dict[str, Callable[[Call], dict]] = {}
         self._failures: dict[str, deque] = defaultdict(deque)
+        self._lost_answers: dict[str, deque] = defaultdict(deque)
+        self._limits: dict[str, tuple[int, float]] = {}
+        self._recent: dict[str, deque] = defaultdict(deque)
+        self._last_ts = 0.0
         self._cond = threading.Condition()
         self._counter = 0
         self._ts_counter = 0
@@ -277,17 +285,70 @@ class SlackStub:
             self.views.clear()
             self.messages.clear()
             self._failures.clear()
+            self._lost_answers.clear()
+            self._limits.clear()
+            self._recent.clear()
             self._opened.clear()
 
     # ------------------------------------------------------------------ behaviour
     def fail_next(self, method: str, status: int = 429, retry_after: int | None = 1,
-                  times: int = 1) -> None:
+                  times: int = 1, body: Any = None) -> None:
         """The next ``times`` calls to ``method`` get HTTP ``status``; for 429 with a
-        ``Retry-After`` header and ``{"ok": false, "error": "ratelimited"}``.
+        ``Retry-After`` header and ``{"ok": false, "error": "ratelimited"}``. ``body``
+        replaces the answer's body: any JSON value (a list, ``null``) or, as ``bytes``,
+        anything at all (an HTML error page). The call is not carried out.
         ``method="response"`` applies to response_url POSTs."""
         with self._cond:
             for _ in range(times):
-                self._failures[method].append(("http", status, retry_after))
+                self._failures[method].append(("http", status, retry_after, body))
+
+    def lose_answer_next(self, method: str, how: str = "drop", hold: float = 2.0, times: int = 1,
+                         after: int = 0) -> None:
+        """After ``after`` calls answered as usual, the next ``times`` calls to ``method`` are
+        carried out (a message is posted) but their answer is lost: ``how="drop"`` closes the
+        connection without one; ``how="hold"`` waits ``hold`` seconds first (longer than the
+        client's timeout, which then gives up), then closes it."""
+        if how not in ("drop", "hold"):
+            raise ValueError("how is 'drop' or 'hold'")
+        with self._cond:
+            self._lost_answers[method].extend([None] * after)
+            for _ in range(times):
+                self._lost_answers[method].append((how, hold))
+
+    def rate_limit(self, method: str, calls: int, per: float = 60.0) -> None:
+        """Allow ``calls`` calls to ``method`` in any ``per`` seconds; past that, HTTP 429 with
+        ``Retry-After`` saying when the next one will be allowed (rejected calls don't count).
+        ``calls=0`` removes the limit."""
+        with self._cond:
+            if calls <= 0:
+                self._limits.pop(method, None)
+            else:
+                self._limits[method] = (calls, per)
+            self._recent.pop(method, None)
+
+    def _over_limit(self, method: str) -> float | None:
+        """Seconds until `method` may be called again, or None (and the call is counted)."""
+        with self._cond:
+            limit = self._limits.get(method)
+            if limit is None:
+                return None
+            calls, per = limit
+            now = time.monotonic()
+            recent = self._recent[method]
+            while recent and recent[0] <= now - per:
+                recent.popleft()
+            if len(recent) >= calls:
+                return recent[0] + per - now
+            recent.append(now)
+            return None
+
+    def _pop_lost_answer(self, method: str):
+        """The answer-losing fault for this call, or None to answer it as usual."""
+        with self._cond:
+            queue = self._lost_answers.get(method)
+            if queue:
+                return queue.popleft()
+        return None
 
     def error_next(self, method: str, error: str = "user_not_found", times: int = 1) -> None:
         """The next ``times`` calls to ``method`` get HTTP 200 ``{"ok": false, "error": error}``."""
@@ -319,10 +380,11 @@ class SlackStub:
         return f"{prefix}0STUB{n:05d}"
 
     def _next_ts(self) -> str:
+        """Like Slack's: the time of posting, unique in the workspace (so history's ``oldest`` works)."""
         with self._cond:
             self._ts_counter += 1
-            micros = self._ts_counter * 100
-        return f"{1700000000 + micros // 1_000_000}.{micros % 1_000_000:06d}"
+            self._last_ts = max(round(time.time(), 6), round(self._last_ts + 0.000001, 6))
+            return f"{self._last_ts:.6f}"
 
     def _record(self, call: Call) -> None:
         with self._cond:
@@ -498,6 +560,25 @@ class SlackStub:
             with self._cond:
                 self.messages[(channel, ts)] = message
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if m == "conversations.history":
+            channel = str(p.get("channel") or "")
+            if not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            oldest = float(p.get("oldest") or 0)
+            latest = float(p.get("latest") or "inf")
+            limit = max(1, min(int(p.get("limit") or 100), 999))
+            start = int(p.get("cursor") or 0)
+            metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+            with self._cond:
+                found = sorted(((ts, dict(msg)) for (c, ts), msg in self.messages.items()
+                                if c == channel and oldest <= float(ts) <= latest), key=lambda x: -float(x[0]))
+            page = [msg for _, msg in found[start:start + limit]]
+            if not metadata:
+                for msg in page:
+                    msg.pop("metadata", None)
+            more = start + limit < len(found)
+            return {"ok": True, "messages": page, "has_more": more, "pin_count": 0,
+                    "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
         if m == "chat.postEphemeral":
             if not p.get("channel"):
                 return {"ok": False, "error": "channel_not_found"}
@@ -580,7 +661,9 @@ class SlackStub:
                 pass
 
             def _send(self, status: int, body: Any, headers: dict | None = None) -> None:
-                if isinstance(body, (dict, list)):
+                if isinstance(body, bytes):
+                    raw, ctype = body, "text/html; charset=utf-8"
+                elif body is None or isinstance(body, (dict, list, int, float)):
                     raw = json.dumps(body).encode()
                     ctype = "application/json; charset=utf-8"
                 else:
@@ -634,15 +717,18 @@ class SlackStub:
                         params.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
                 call = Call(method=method, params=params, headers=headers, body=raw)
                 failure = stub._pop_failure(method)
+                wait = None if failure else stub._over_limit(method)
+                if wait is not None:
+                    failure = ("http", 429, max(1, int(wait + 0.999)), None)
                 if failure and failure[0] == "http":
-                    _, status, retry_after = failure
+                    _, status, retry_after, body = failure
                     extra = {}
                     if status == 429:
-                        body = {"ok": False, "error": "ratelimited"}
                         if retry_after is not None:
                             extra["Retry-After"] = retry_after
-                    else:
-                        body = {"ok": False, "error": "fatal_error" if status >= 500 else "request_error"}
+                    if body is None:
+                        body = {"ok": False, "error": "ratelimited" if status == 429 else
+                                "fatal_error" if status >= 500 else "request_error"}
                     call.status, call.response, call.outcome = status, body, f"http:{status}"
                     stub._record(call)
                     self._send(status, body, extra)
@@ -653,6 +739,19 @@ class SlackStub:
                     body = stub._answer(call)
                 call.response = body
                 call.outcome = "ok" if body.get("ok") else f"error:{body.get('error')}"
+                lost = stub._pop_lost_answer(method)
+                if lost is not None:
+                    how, hold = lost
+                    call.outcome += f" (answer {'dropped' if how == 'drop' else 'held'})"
+                    stub._record(call)
+                    if how == "hold":
+                        time.sleep(hold)
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(2)  # socket.SHUT_RDWR: no answer at all
+                    except OSError:
+                        pass
+                    return
                 stub._record(call)
                 self._send(200, body)
 
