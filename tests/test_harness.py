@@ -18,6 +18,17 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+
+
+class _NoWait(RetryIntervalCalculator):
+    """The retries still happen (that is what these tests check); the back-off sleep does not."""
+
+    def calculate_sleep_duration(self, current_attempt: int) -> float:
+        return 0.0
+
+
+NO_WAIT = _NoWait()
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
@@ -211,7 +222,7 @@ def test_429_without_retry_handler_surfaces_retry_after(stub, client):
 
 def test_server_errors_are_retried_by_server_error_handler(stub):
     client = WebClient(token=TOKEN, base_url=stub.api_url,
-                       retry_handlers=[ServerErrorRetryHandler(max_retry_count=2)])
+                       retry_handlers=[ServerErrorRetryHandler(max_retry_count=2, interval_calculator=NO_WAIT)])
     stub.fail_next("views.publish", status=503, times=2)
     assert client.views_publish(user_id="U0DEPUTY1", view={"type": "home", "blocks": []})["ok"]
     assert [c.status for c in stub.calls_to("views.publish")] == [503, 503, 200]
@@ -225,7 +236,7 @@ def test_server_errors_are_retried_by_server_error_handler(stub):
 def test_permanent_error_raises_with_slack_error_string(stub):
     client = WebClient(token=TOKEN, base_url=stub.api_url,
                        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2),
-                                       ServerErrorRetryHandler(max_retry_count=2)])
+                                       ServerErrorRetryHandler(max_retry_count=2, interval_calculator=NO_WAIT)])
     for error in ("channel_not_found", "account_inactive", "user_not_found"):
         stub.error_next("chat.postMessage", error=error)
         with pytest.raises(SlackApiError) as err:
