@@ -79,7 +79,7 @@ def run_match(needs, offers, workdir: Path, tag: str, model: Path | None, weight
     if proc.returncode != 0:
         raise SystemExit(f"collab match failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
     ranked: dict[str, list[tuple[int, str]]] = {x.item_id: [] for x in needs}
-    with open(out, newline="", encoding="utf-8") as fh:
+    with open(out, newline="", encoding="utf-8-sig") as fh:
         for row in csv.DictReader(fh):
             ranked[row["need_id"]].append((int(row["rank"]), row["offer_id"]))
     return {k: [o for _, o in sorted(v)] for k, v in ranked.items()}
