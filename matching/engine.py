@@ -235,6 +235,8 @@ class Matcher(BaseEstimator):
             for p, r, t in zip(sel, ranks, terms)
         ]
         out.sort(key=lambda x: (x.need_id, x.rank))
+        if self.top_k is None:
+            self._log(f"reasons for {f.n - len(sel)} unpaired needs")
         unmatched = explain_unmatched(f, pairs, sel, threshold) if self.top_k is None else []
         result = RoundResult(out, unmatched, find_gaps(f.need_theme, f.offer_theme, f.capacity, f.themes), threshold)
         self._log("done")

@@ -110,14 +110,10 @@ class RoundFeatures:
     def n_school_ids(self) -> int:
         return len(self.urn_list)
 
-    @property
-    def need_theme(self) -> np.ndarray:
-        """Index of each need's main theme (the given one, else the most likely)."""
-        return self.p_need.argmax(axis=1)
-
-    @property
-    def offer_theme(self) -> np.ndarray:
-        return self.p_offer.argmax(axis=1)
+    def __post_init__(self) -> None:
+        # index of each post's main theme (the given one, else the most likely), computed once
+        self.need_theme = self.p_need.argmax(axis=1)
+        self.offer_theme = self.p_offer.argmax(axis=1)
 
 
 def check_items(needs: list[NeedItem], offers: list[OfferItem]) -> None:

@@ -60,7 +60,7 @@ class Weights:
     """Bonus for schools in different trusts (0 = off)."""
     min_relevance: float = 0.5
     """The probability a pair needs for the assignment to propose it. Chosen by
-    bench/threshold.py (cross-validation, assignment mode) for a round precision of about 0.8
+    bench/round_quality.py (cross-validation, assignment mode) for a round precision of about 0.8
     on folds the choice never saw (docs/quality.md). Needs left below it get a reason
     (matching/unmatched.py). Top-k ignores it."""
     candidates_per_need: int = 20
