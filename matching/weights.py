@@ -58,7 +58,7 @@ class Weights:
     """How far back a past pairing of the same two schools counts as a repeat."""
     cross_trust: float = 0.0
     """Bonus for schools in different trusts (0 = off)."""
-    min_relevance: float = 0.5
+    min_relevance: float = 0.7
     """The probability a pair needs for the assignment to propose it. Chosen by
     bench/round_quality.py (cross-validation, assignment mode) for a round precision of about 0.8
     on folds the choice never saw (docs/quality.md). Needs left below it get a reason
