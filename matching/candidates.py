@@ -4,8 +4,9 @@ Small rounds (needs x offers <= ``ALL_PAIRS_LIMIT``) take every pair of two diff
 schools. Large rounds generate, per need, the ``per_need`` offers that share the most
 distinctive words with it (sparse products over words with document frequency <= 2 %, in
 row chunks), first within the need's theme, then across all themes for needs that got too
-few, then by theme similarity for needs that still have fewer than ``per_need`` (so that
-top-k can list K offers whenever the need's region has K offers of other schools).
+few, then by theme similarity for needs that still have fewer than ``fill_to`` (top-k: K,
+so it can list K offers whenever the need's region has K offers of other schools; an
+assignment: 3, enough to name a left need's closest offers).
 Candidates come from regional blocks (``regional_blocks``), so the assignment splits into
 independent problems of bounded size (docs/matching.md).
 """
@@ -24,8 +25,13 @@ MAX_DF_FRACTION = 0.02  # words in more posts than this are ignored for candidat
 MIN_MAX_DF = 50
 
 
-def candidate_pairs(f: RoundFeatures, per_need: int, log: Callable[[str], None]):
-    """(need index, offer index, text similarity) of the pairs to score, never one school with itself."""
+def candidate_pairs(f: RoundFeatures, per_need: int, log: Callable[[str], None], fill_to: int | None = None):
+    """(need index, offer index, text similarity) of the pairs to score, never one school with itself.
+
+    ``fill_to``: needs with fewer candidates than this after the word searches are filled up
+    by theme similarity (default ``per_need``; top-k needs K, an assignment only a few to name
+    the closest offers of a need it leaves)."""
+    fill_to = per_need if fill_to is None else min(fill_to, per_need)
     if f.n * f.m <= ALL_PAIRS_LIMIT:
         text = f.text_need.all_pairs(f.text_offer)
         pi, pj = np.nonzero(f.need_school[:, None] != f.offer_school[None, :])
@@ -42,7 +48,7 @@ def candidate_pairs(f: RoundFeatures, per_need: int, log: Callable[[str], None])
     blocks = regional_blocks(f)
     out_i, out_j, out_t = [], [], []
     for b, (block_needs, block_offers) in enumerate(blocks):
-        pi, pj = _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, per_need)
+        pi, pj = _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, per_need, fill_to)
         out_i.append(pi)
         out_j.append(pj)
         out_t.append(f.text_need.pair_similarity(f.text_offer, pi, pj))
@@ -53,7 +59,7 @@ def candidate_pairs(f: RoundFeatures, per_need: int, log: Callable[[str], None])
     return np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_t)
 
 
-def _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, c):
+def _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, c, fill_to):
     found_i: list[np.ndarray] = []
     found_j: list[np.ndarray] = []
     count = np.zeros(f.n, dtype=np.int64)
@@ -87,8 +93,8 @@ def _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, c)
         search(block_needs[bn_theme == t], block_offers[bo_theme == t])
     search(block_needs[count[block_needs] < c], block_offers)
     # too few offers sharing a distinctive word: fill up by theme similarity
-    short = block_needs[count[block_needs] < c]
-    kk = min(c, len(block_offers))
+    short = block_needs[count[block_needs] < fill_to]
+    kk = min(fill_to, len(block_offers))
     for start in range(0, len(short) if kk > 0 else 0, 512):
         rows_idx = short[start : start + 512]
         sim = f.p_need[rows_idx] @ f.p_offer[block_offers].T

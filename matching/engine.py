@@ -36,7 +36,7 @@ from matching.features import (  # noqa: F401  (re-exported)
 )
 from matching.items import NeedItem, OfferItem, PastPairing, Proposal, SchoolInfo
 from matching.scoring import SCALE, SCORE_DECIMALS, ScoredPairs, score_pairs  # noqa: F401
-from matching.unmatched import NO_OFFER_ON_THEME, Gap, Unmatched, explain_unmatched, find_gaps
+from matching.unmatched import CLOSEST, NO_OFFER_ON_THEME, Gap, Unmatched, explain_unmatched, find_gaps
 from matching.weights import Weights
 
 GENERIC_TERMS = frozenset(
@@ -188,7 +188,9 @@ class Matcher(BaseEstimator):
         excluded = _exclusion_keys(exclude, needs, offers)
         extra = int(np.bincount((excluded // f.m).astype(np.int64)).max()) if len(excluded) else 0
         per_need = max(self.weights_.candidates_per_need, top_k or 0) + extra
-        pi, pj, text = _candidates.candidate_pairs(f, per_need, self._log)
+        # top-k must list K offers per need; an assignment needs only a few to name the closest
+        fill_to = per_need if top_k is not None else CLOSEST + extra
+        pi, pj, text = _candidates.candidate_pairs(f, per_need, self._log, fill_to)
         if len(excluded):
             keep = ~np.isin(pi * f.m + pj, excluded)
             pi, pj, text = pi[keep], pj[keep], text[keep]
