@@ -58,11 +58,12 @@ class Weights:
     """How far back a past pairing of the same two schools counts as a repeat."""
     cross_trust: float = 0.0
     """Bonus for schools in different trusts (0 = off)."""
-    min_relevance: float = 0.7
+    min_relevance: float = 0.75
     """The probability a pair needs for the assignment to propose it. Chosen by
-    bench/round_quality.py (cross-validation, assignment mode) for a round precision of about 0.8
-    on folds the choice never saw (docs/quality.md). Needs left below it get a reason
-    (matching/unmatched.py). Top-k ignores it."""
+    bench/round_quality.py (cross-validation on labelled rounds, assignment mode) as the
+    threshold picked most often for a round precision of 0.8: held out, 0.79 of proposals were
+    good, finding 29 % of the good pairs the capacities allowed (docs/quality.md). Needs left
+    below it get a reason (matching/unmatched.py). Top-k ignores it."""
     candidates_per_need: int = 20
     """Offers kept per need by candidate generation on large rounds (see docs)."""
 
