@@ -75,7 +75,7 @@ def test_excluded_pairs_are_never_proposed():
     tried = sorted(before)[0]
     after = run(needs, offers, exclude=[tried])
     assert tried not in {(p.need_id, p.offer_id) for p in after.proposals}
-    listed = propose(needs, offers, today=TODAY, top_k=5, exclude=[tried])
+    listed = run(needs, offers, top_k=5, exclude=[tried]).proposals
     assert tried not in {(p.need_id, p.offer_id) for p in listed}
     assert len(listed) == 3
     # unknown ids in the exclusions are ignored
@@ -88,7 +88,7 @@ def test_top_k_lists_k_offers_whatever_the_threshold():
               enumerate(["maths mastery", "phonics", "attendance calling", "governor workload", "wellbeing clubs"])]
     offers.append(OfferItem("own", "A", "maths at our own school"))
     strict = Weights(min_relevance=0.99)
-    out = propose(needs, offers, weights=strict, top_k=3, today=TODAY)
+    out = run(needs, offers, weights=strict, top_k=3).proposals
     per_need = {}
     for p in out:
         per_need.setdefault(p.need_id, []).append(p)
@@ -96,7 +96,7 @@ def test_top_k_lists_k_offers_whatever_the_threshold():
     assert all(p.offer_id != "own" for p in out)
     assert per_need["n1"][0].offer_id == "o0" and per_need["n1"][0].probability > per_need["n1"][1].probability
     # fewer only when fewer offers of other schools exist (5 here)
-    assert len(propose(needs, offers, weights=strict, top_k=10, today=TODAY)) == 10
+    assert len(run(needs, offers, weights=strict, top_k=10).proposals) == 10
     # the assignment under that threshold proposes nothing
     assert propose(needs, offers, weights=strict, today=TODAY) == []
 
@@ -113,3 +113,20 @@ def test_matcher_is_a_plain_estimator():
 def test_likely_fit_in_words():
     assert likely_fit(0.8) == "likely fit: 8 in 10" and likely_fit(0.04) == "likely fit: 0 in 10"
     assert likely_fit(0.96) == "likely fit: 10 in 10"
+
+
+def test_propose_keeps_the_old_top_k_contract_for_the_bot():
+    """bot/services/rounds.py assigns propose(top_k=...)'s candidates itself: until it calls
+    match(exclude=...), propose's top-k lists only offers that reach the threshold."""
+    needs = [NeedItem("n1", "A", "maths times tables")]
+    offers = [OfferItem("o1", "B", "maths times tables mastery"), OfferItem("o2", "C", "phonics"),
+              OfferItem("o3", "D", "maths number work")]
+    every = run(needs, offers, top_k=3).proposals
+    assert len(every) == 3
+    threshold = Weights().min_relevance
+    likely = [p for p in every if p.probability >= threshold]
+    assert 0 < len(likely) < 3  # the case under test: some offers are below the threshold
+    legacy = propose(needs, offers, top_k=3, today=TODAY)
+    assert [p.offer_id for p in legacy] == [p.offer_id for p in likely]
+    assert [p.rank for p in legacy] == list(range(1, len(likely) + 1))
+    assert propose(needs, offers, weights=Weights(min_relevance=0), top_k=3, today=TODAY) == every
