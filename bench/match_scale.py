@@ -37,7 +37,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ofsted_sentences.csv"
+# ../shared/data beside the repository (or one more level up from a git worktree)
+SHARED = next((p / "shared" / "data" / "ofsted_sentences.csv" for p in Path(__file__).resolve().parents[2:4]
+               if (p / "shared" / "data" / "ofsted_sentences.csv").exists()),
+              Path(__file__).resolve().parents[2] / "shared" / "data" / "ofsted_sentences.csv")
 SAMPLE = HERE / "data" / "ofsted_sample.csv"
 
 PHASES = [("Primary", 0.70), ("Secondary", 0.17), ("All-through", 0.03), ("Nursery", 0.03),
@@ -138,11 +141,16 @@ def collab_command() -> list[str]:
 WRAPPER = """
 import json, resource, subprocess, sys, time
 t = time.perf_counter()
-p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+p = subprocess.Popen(sys.argv[1:], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, bufsize=1)
+lines = []
+for line in p.stderr:  # progress lines, forwarded as they happen
+    lines.append(line)
+    print("  " + line.rstrip(), file=sys.stderr, flush=True)
+rc = p.wait()
 secs = time.perf_counter() - t
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"rc": p.returncode, "seconds": secs, "peak_kib": ru.ru_maxrss, "cpu": ru.ru_utime + ru.ru_stime,
-                  "stderr": p.stderr}))
+print(json.dumps({"rc": rc, "seconds": secs, "peak_kib": ru.ru_maxrss, "cpu": ru.ru_utime + ru.ru_stime,
+                  "stderr": "".join(lines)}))
 """
 
 
@@ -154,10 +162,23 @@ def run_match(d: Path, today: str, model: str | None, top_k: int | None) -> dict
         cmd += ["--model", model]
     if top_k:
         cmd += ["--top-k", str(top_k)]
-    res = json.loads(subprocess.run([sys.executable, "-c", WRAPPER] + cmd, capture_output=True, text=True,
-                                    check=True).stdout)
+    proc = subprocess.run([sys.executable, "-c", WRAPPER] + cmd, stdout=subprocess.PIPE, text=True, check=True)
+    res = json.loads(proc.stdout)
     res["cmd"] = " ".join(cmd)
     return res
+
+
+def stage_times(stderr: str) -> str:
+    """Seconds between successive progress lines, named by the line that ends each stage."""
+    import re
+
+    marks = [(float(m.group(1)), m.group(2)) for m in re.finditer(r"\[\s*([\d.]+)s, cpu\s*[\d.]+s\] (.*)", stderr)]
+    out, prev = [], 0.0
+    for t, msg in marks:
+        if t - prev >= 0.3:
+            out.append(f"{msg.split(' (')[0].split(':')[0]} {t - prev:.1f}")
+        prev = t
+    return "; ".join(out)
 
 
 def main(argv=None) -> int:
@@ -174,6 +195,7 @@ def main(argv=None) -> int:
     print("| schools | needs | offers | wall s | CPU s (all processes) | peak MiB (largest process) "
           "| needs paired | offers used | total score |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |", flush=True)
+    results = []
     for n in args.sizes:
         d = args.out_dir / str(n)
         meta = generate(n, d, needs_pool, offers_pool, seed=n)
@@ -182,14 +204,20 @@ def main(argv=None) -> int:
             print(f"collab match failed for {n} schools (exit {res['rc']}):\n{res['stderr']}", file=sys.stderr)
             return 1
         summary = [l for l in res["stderr"].splitlines() if l.strip()][-1]
-        with open(d / "proposals.csv", encoding="utf-8") as f:
+        with open(d / "proposals.csv", encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))
         paired = len({r["need_id"] for r in rows})
         used = len({r["offer_id"] for r in rows})
-        total = summary.split("total score ")[-1].split(",")[0]
-        print(f"| {n:,} | {meta['needs']:,} | {meta['offers']:,} | {res['seconds']:.1f} | {res['cpu']:.1f} "
-              f"| {res['peak_kib'] / 1024:.0f} | {paired:,} | {used:,} | {total} |", flush=True)
+        total = summary.split("total score ")[-1].split(" ")[0].rstrip(";,")
+        results.append(f"| {n:,} | {meta['needs']:,} | {meta['offers']:,} | {res['seconds']:.1f} | {res['cpu']:.1f} "
+                       f"| {res['peak_kib'] / 1024:.0f} | {paired:,} | {used:,} | {total} |")
+        print(results[-1], flush=True)
+        print(f"  stages (s): {stage_times(res['stderr'])}", flush=True)
+        print(f"  {summary}", flush=True)
+        print(f"  load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
         (d / "match_stderr.txt").write_text(res["stderr"])
+    print("\n".join(["", "| schools | needs | offers | wall s | CPU s | peak MiB | needs paired | offers used | total score |",
+                      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |", *results]))
     return 0
 
 

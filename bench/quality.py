@@ -2,6 +2,14 @@
 
     .venv/bin/python bench/quality.py [--data ../shared/data] [--folds 5] [--seeds 0 1 2]
                                       [--text-weights 0 0.2 0.4 0.6] [--out bench/out/quality]
+    .venv/bin/python bench/quality.py --calibration docs/quality_reliability.png [--seeds 0 1]
+
+``--calibration PNG``: only the relevance calibration's check. For each outer fold a model is
+trained with its calibration (fitted on out-of-fold pairs of the training folds only,
+``--calibration-folds``) and scores the held-out fold's needs x offers; pooled over folds it
+prints the Brier score, the expected calibration error and the reliability table, beside
+alternatives fitted on the same out-of-fold pairs (raw relevance read as a probability, plain
+sigmoid of raw, isotonic regression), and draws the reliability diagram with matplotlib.
 
 Protocol (docs/quality.md explains the choices):
 
@@ -79,7 +87,7 @@ def run_match(needs, offers, workdir: Path, tag: str, model: Path | None, weight
     if proc.returncode != 0:
         raise SystemExit(f"collab match failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
     ranked: dict[str, list[tuple[int, str]]] = {x.item_id: [] for x in needs}
-    with open(out, newline="", encoding="utf-8") as fh:
+    with open(out, newline="", encoding="utf-8-sig") as fh:
         for row in csv.DictReader(fh):
             ranked[row["need_id"]].append((int(row["rank"]), row["offer_id"]))
     return {k: [o for _, o in sorted(v)] for k, v in ranked.items()}
@@ -110,7 +118,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--text-weights", type=float, nargs="+", default=[0.0, 0.2, 0.4, 0.6])
     ap.add_argument("--out", type=Path, help="keep the fold models and CSVs here (default: a temporary folder)")
+    ap.add_argument("--calibration", type=Path, metavar="PNG", help="check the relevance calibration; draw its diagram here")
+    ap.add_argument("--calibration-folds", type=int, default=3)
     args = ap.parse_args(argv)
+    if args.calibration:
+        return calibration_check(args)
 
     t0 = time.perf_counter()
     dev = training.load_dev(args.data)
@@ -204,6 +216,86 @@ def main(argv=None) -> int:
     print(f"\n{time.perf_counter() - t0:.0f} s; fold models and CSVs in {workdir}")
     if not args.out:
         shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def calibration_check(args) -> int:
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
+    from matching.relevance import brier_score, expected_calibration_error, reliability_table
+
+    t0 = time.perf_counter()
+    dev = training.load_dev(args.data)
+    sentences = training.load_sentences(args.data)
+    need_sentences = training.load_need_sentences(args.data)
+    kinds, groups = [x.kind for x in dev], [x.urn for x in dev]
+    probs: dict[str, list] = {"shipped method: sigmoid of log raw": [], "raw relevance read as a probability": [],
+                              "sigmoid of raw": [], "isotonic regression of raw": []}
+    goods = []
+    for seed in args.seeds:
+        splitter = StratifiedGroupKFold(args.folds, shuffle=True, random_state=seed)
+        for k, (_, test_idx) in enumerate(splitter.split(np.zeros(len(dev)), kinds, groups)):
+            test = [dev[i] for i in test_idx]
+            ids = {x.item_id for x in test}
+            train_items = [x for x in dev if x.item_id not in ids]
+            excl = [x.text for x in test]
+            # the calibration's own out-of-fold pairs (training folds only), to fit the alternatives too
+            raw_tr, good_tr = training.out_of_fold_pairs(train_items, sentences, excl, folds=args.calibration_folds,
+                                                         need_sentences=need_sentences)
+            model = training.train(train_items, sentences, excl, need_sentences=need_sentences, calibrate=False)
+            from matching.relevance import RelevanceCalibration
+
+            model.relevance_ = RelevanceCalibration().fit(raw_tr, good_tr)  # = train(..., calibrate=True)
+            raw, good = training.labelled_pairs(model, [x for x in test if x.kind == "need"],
+                                                [x for x in test if x.kind == "offer"])
+            probs["shipped method: sigmoid of log raw"].append(model.relevance_.predict(raw))
+            probs["raw relevance read as a probability"].append(np.clip(raw, 0, 1))
+            platt = LogisticRegression(C=100).fit(raw_tr[:, None], good_tr)
+            probs["sigmoid of raw"].append(platt.predict_proba(raw[:, None])[:, 1])
+            iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(raw_tr, good_tr)
+            probs["isotonic regression of raw"].append(iso.predict(raw))
+            goods.append(good)
+            print(f"seed {seed} fold {k}: {len(raw)} held-out pairs ({time.perf_counter() - t0:.0f} s)",
+                  file=sys.stderr, flush=True)
+    good = np.concatenate(goods)
+    print(f"\n{len(good)} held-out labelled pairs ({args.folds}-fold CV x seeds {args.seeds}), "
+          f"{good.mean():.3f} of them good; base-rate Brier {brier_score(np.full(len(good), good.mean()), good):.4f}")
+    print("| method | Brier | expected calibration error | pairs >= 0.5 | good among them | mean probability |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, ps in probs.items():
+        p = np.concatenate(ps)
+        hi = p >= 0.5
+        print(f"| {name} | {brier_score(p, good):.4f} | {expected_calibration_error(p, good):.4f} | {hi.sum()} | "
+              f"{good[hi].mean():.3f} | {p[hi].mean():.3f} |")
+    p = np.concatenate(probs["shipped method: sigmoid of log raw"])
+    print("\nreliability (shipped method): | bin | mean probability | share good | pairs |")
+    for low, mp, share, count in reliability_table(p, good):
+        print(f"| {low:.1f}-{low + 0.1:.1f} | {mp:.3f} | {share:.3f} | {count} |")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 5), dpi=110)
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfectly calibrated")
+    for name, style in (("shipped method: sigmoid of log raw", "o-"), ("raw relevance read as a probability", "s:")):
+        rows = reliability_table(np.concatenate(probs[name]), good)
+        ax.plot([r[1] for r in rows], [r[2] for r in rows], style, label=name)
+        if name.startswith("shipped"):
+            for r in rows:
+                ax.annotate(str(r[3]), (r[1], r[2]), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xlabel("predicted probability of a good pair (bin mean)")
+    ax.set_ylabel("share of pairs that are good")
+    ax.set_title(f"Relevance reliability on {len(good)} held-out labelled pairs\n"
+                 f"Brier {brier_score(p, good):.4f} (numbers: pairs per bin)", fontsize=9)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    args.calibration.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.calibration)
+    print(f"\ndiagram written to {args.calibration}; {time.perf_counter() - t0:.0f} s")
     return 0
 
 

@@ -1,7 +1,8 @@
 """``collab match``: run the matching engine offline on CSV files.
 
     collab match --needs NEEDS.csv --offers OFFERS.csv [--schools SCHOOLS.csv]
-                 [--history HISTORY.csv] [--top-k K] [--model PATH] --out PROPOSALS.csv
+                 [--history HISTORY.csv] [--top-k K] [--model PATH] [--unmatched UNMATCHED.csv]
+                 --out PROPOSALS.csv
 
 Exit codes: 0 done; 2 a problem with the input (message names the file and column).
 Imports of the engine are inside the handler so that ``collab --help`` stays quick.
@@ -30,7 +31,10 @@ def add_match_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--today", metavar="YYYY-MM-DD", help="date of the round (default: today), for the repeat window")
     p.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE", help="override a weight (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("--out", required=True, metavar="PROPOSALS.csv", help="where to write need_id,offer_id,rank,score,reason")
+    p.add_argument("--out", required=True, metavar="PROPOSALS.csv",
+                   help="where to write need_id,offer_id,rank,score,probability,reason")
+    p.add_argument("--unmatched", metavar="UNMATCHED.csv",
+                   help="where to write the needs left unpaired, with the reason and the closest offers")
     p.set_defaults(func=run_match)
     return p
 
@@ -43,8 +47,10 @@ def _fail(msg: str) -> int:
 def run_match(args) -> int:
     import datetime
 
-    from matching.engine import MatchRound
-    from matching.files import InputError, read_history, read_needs, read_offers, read_schools, write_proposals
+    from matching.engine import Matcher
+    from matching.files import (InputError, read_history, read_needs, read_offers, read_schools, write_proposals,
+                                write_unmatched)
+    from matching.unmatched import REASON_LABELS
     from matching.weights import Weights
 
     start = time.perf_counter()
@@ -83,24 +89,45 @@ def run_match(args) -> int:
                 model = ThemeModel.load(args.model)
             except Exception as exc:  # a corrupt or foreign file
                 raise InputError(f"model file {args.model} could not be loaded: {exc}") from None
+        if args.schools:
+            _warn_unknown_urns(needs, offers, schools, args.schools)
         quiet = args.quiet or len(needs) + len(offers) < LARGE_INPUT
         progress = None if quiet else (lambda msg: print(f"collab match: {msg}", file=sys.stderr, flush=True))
         try:
-            rnd = MatchRound(needs, offers, schools, history, weights, today, model, progress, parallel=True)
-            proposals = rnd.proposals(args.top_k)
-        except ValueError as exc:  # duplicate ids, unknown themes
+            matcher = Matcher(weights=weights, theme_model=model, top_k=args.top_k, parallel=True, progress=progress)
+            result = matcher.fit(needs, offers, schools, history, today=today).propose()
+        except ValueError as exc:  # a theme model's bad output
             raise InputError(str(exc)) from None
-        write_proposals(args.out, proposals)
+        write_proposals(args.out, result.proposals)
+        if args.unmatched:
+            write_unmatched(args.unmatched, result.unmatched)
     except InputError as exc:
         return _fail(str(exc))
     seconds = time.perf_counter() - start
+    proposals = result.proposals
     paired = len({p.need_id for p in proposals})
     used = len({p.offer_id for p in proposals})
-    total = sum(p.score for p in proposals)
     mode = f"top-{args.top_k} offers" if args.top_k else "optimal assignment"
-    print(
-        f"collab match: {mode}: {paired} of {len(needs)} needs paired, {used} of {len(offers)} offers used, "
-        f"total score {total:.4f}, {seconds:.1f} s -> {args.out}",
-        file=sys.stderr,
-    )
+    total = sum(p.score for p in proposals)
+    line = (f"collab match: {mode}: {paired} of {len(needs)} needs paired, {used} of {len(offers)} offers used, "
+            f"total score {total:.4f}")
+    if args.top_k is None:
+        counts = result.unmatched_counts()
+        left = ", ".join(f"{counts[r]} {label}" for r, label in REASON_LABELS.items())
+        line += f" (probability >= {result.threshold:g}); {len(result.unmatched)} unpaired: {left}"
+    if result.gaps:
+        line += "; gaps: " + ", ".join(f"{g.theme} ({g.needs} needs, {g.places} places)" for g in result.gaps[:5])
+        line += " ..." if len(result.gaps) > 5 else ""
+    print(f"{line}; {seconds:.1f} s -> {args.out}", file=sys.stderr)
     return 0
+
+
+def _warn_unknown_urns(needs, offers, schools, path) -> None:
+    """Needs and offers whose school the --schools file does not know are matched without
+    place, phase or free-school-meal information: say how many, once."""
+    known = {str(s.urn).strip() for s in schools}
+    n = sum(str(x.school_urn).strip() not in known for x in needs)
+    o = sum(str(x.school_urn).strip() not in known for x in offers)
+    if n or o:
+        print(f"collab match: warning: {n} needs and {o} offers name a school_urn that {path} does not list "
+              "(matched without place, phase or free school meals)", file=sys.stderr)

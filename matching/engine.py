@@ -1,47 +1,44 @@
 """The matching engine: needs and offers in, scored and explained proposals out.
 
-Pure Python + numpy/scipy/scikit-learn; no Slack, no database. ``propose`` is the one entry
-point used by the bot's rounds and by ``collab match``. See docs/matching.md.
+Pure Python + numpy/scipy/scikit-learn; no Slack, no database. One round runs in stages, each
+in its own module:
 
-Pipeline
-1. Themes: a given theme is a one-hot distribution; a missing one is the theme model's
-   ``predict_proba``. Theme similarity of a pair = p_need . p_offer (the chance that both are
-   about the same theme; 1 for two equal given themes, 0 for two different given themes).
-2. Text: word + character n-gram TF-IDF fitted on the round's own posts (``text.py``).
-3. Candidates: small rounds (needs x offers <= ``ALL_PAIRS_LIMIT``) score every pair. Large
-   rounds generate, per need, the ``candidates_per_need`` offers that share the most
-   distinctive words with it (sparse products over words with document frequency <= 2 %,
-   in row chunks), first within the need's theme, then across all themes for needs that got
-   too few, then by theme similarity for needs that still have too few.
-4. Score every candidate pair (``weights.py``), round to 4 decimals; eligible pairs have
-   ``relevance >= min_relevance``, ``score > 0`` and two different schools.
-5. Either the K best eligible offers per need (``top_k``), or the optimal assignment over the
-   eligible candidate pairs (``assign.py``).
-6. A one-line explanation per proposal (``explain.py``).
+1. features (``features.py``): theme distributions, text vectors, school arrays;
+2. candidates (``candidates.py``): which pairs are worth scoring;
+3. scoring (``scoring.py``): each pair's probability of being a good fit
+   (``relevance.py``) and its score;
+4. assignment (``assign.py``) or the K best offers per need (top-k);
+5. explanations (``explain.py``) and what was left (``unmatched.py``).
+
+:class:`Matcher` is a scikit-learn-style estimator: ``__init__`` only stores parameters,
+``fit(needs, offers, ...)`` runs stages 1-3 and keeps the scored pairs, ``propose()`` runs
+stages 4-5 and returns a :class:`RoundResult` without changing the fitted state.
+``match(...)`` and ``propose(...)`` are the one-call forms. See docs/matching.md.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 import time
-from typing import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 
+from matching import candidates as _candidates
 from matching.assign import optimal_assignment
+from matching.candidates import ALL_PAIRS_LIMIT, BLOCK_NEEDS, MIN_MAX_DF  # noqa: F401  (re-exported)
 from matching.explain import explain
+from matching.features import (  # noqa: F401  (re-exported)
+    PARALLEL_THEMES_FROM, RoundFeatures, build_features, check_items, normalise_phase, normalise_theme, phase_fit,
+)
 from matching.items import NeedItem, OfferItem, PastPairing, Proposal, SchoolInfo
-from matching.text import TextMatrices, TextVectorizer
+from matching.scoring import SCALE, SCORE_DECIMALS, ScoredPairs, score_pairs  # noqa: F401
+from matching.unmatched import CLOSEST, NO_OFFER_ON_THEME, Gap, Unmatched, explain_unmatched, find_gaps
 from matching.weights import Weights
-
-ALL_PAIRS_LIMIT = 4_000_000  # needs x offers up to which every pair is a candidate
-BLOCK_NEEDS = 6_000  # large rounds: candidates come from regional blocks of about this many needs
-PARALLEL_THEMES_FROM = 20_000  # texts to infer from which a second process does it
-MAX_DF_FRACTION = 0.02  # words in more posts than this are ignored for candidate generation
-MIN_MAX_DF = 50
-SCORE_DECIMALS = 4
-_SCALE = 10**SCORE_DECIMALS
 
 GENERIC_TERMS = frozenset(
     """pupil pupils student students child children school schools staff leader leaders help support
@@ -50,70 +47,55 @@ GENERIC_TERMS = frozenset(
     developing development know knowledge learn learning learned teach teaching taught including""".split()
 )
 
-_PHASES = {
-    "nursery": "nursery",
-    "primary": "primary",
-    "infant": "primary",
-    "junior": "primary",
-    "first": "primary",
-    "middle deemed primary": "middle",
-    "middle deemed secondary": "middle",
-    "middle": "middle",
-    "secondary": "secondary",
-    "high": "secondary",
-    "16 plus": "post16",
-    "16+": "post16",
-    "post-16": "post16",
-    "post 16": "post16",
-    "sixth form": "post16",
-    "all-through": "all_through",
-    "all through": "all_through",
-}
-_NEIGHBOUR_PHASES = {
-    frozenset(p)
-    for p in [
-        ("nursery", "primary"),
-        ("primary", "middle"),
-        ("middle", "secondary"),
-        ("secondary", "post16"),
-        ("all_through", "primary"),
-        ("all_through", "middle"),
-        ("all_through", "secondary"),
-        ("all_through", "post16"),
-    ]
-}
+
+@dataclass(frozen=True)
+class RoundResult:
+    """What a round proposes and what it left.
+
+    ``proposals``: sorted by need id, then rank. ``unmatched``: one per need without a
+    proposal (assignment mode; empty in top-k mode), sorted by need id. ``gaps``: themes where
+    needs outnumber offered places. ``threshold``: the probability a pair needed.
+    """
+
+    proposals: list[Proposal]
+    unmatched: list[Unmatched] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    threshold: float = 0.0
+
+    def unmatched_counts(self) -> dict[str, int]:
+        """Unpaired needs per reason (every reason present, 0 when none)."""
+        from matching.unmatched import REASONS
+
+        counts = {r: 0 for r in REASONS}
+        for u in self.unmatched:
+            counts[u.reason] += 1
+        return counts
 
 
-def normalise_phase(phase: str | None) -> str | None:
-    if phase is None:
-        return None
-    p = " ".join(str(phase).strip().lower().split())
-    if not p or p in ("not applicable", "n/a", "na", "unknown"):
-        return None
-    return _PHASES.get(p, p)
+def match(
+    needs: Iterable[NeedItem],
+    offers: Iterable[OfferItem],
+    schools: Iterable[SchoolInfo] = (),
+    history: Iterable[PastPairing] = (),
+    weights: Weights | None = None,
+    today: datetime.date | None = None,
+    top_k: int | None = None,
+    theme_model=None,
+    *,
+    exclude: Iterable[tuple[str, str]] = (),
+    progress: Callable[[str], None] | None = None,
+) -> RoundResult:
+    """Run one round: proposals, the unpaired needs with their reasons, and the gaps.
 
-
-def phase_fit(a: str | None, b: str | None) -> float:
-    a, b = normalise_phase(a), normalise_phase(b)
-    if a is None or b is None:
-        return 0.0
-    if a == b:
-        return 1.0
-    return 0.5 if frozenset((a, b)) in _NEIGHBOUR_PHASES else 0.0
-
-
-def normalise_theme(theme: str | None, themes: Sequence[str]) -> str | None:
-    if theme is None:
-        return None
-    t = "_".join(str(theme).strip().lower().replace("-", " ").split())
-    if not t:
-        return None
-    aliases = {"sen": "send", "post16": "post16_careers", "careers": "post16_careers", "eyfs": "early_years",
-               "maths": "maths", "math": "maths", "mathematics": "maths", "post_16": "post16_careers"}
-    t = aliases.get(t, t)
-    if t not in themes:
-        raise ValueError(f"unknown theme {theme!r}; use one of: {', '.join(themes)}")
-    return t
+    ``top_k=None``: the optimal assignment (each need at most one offer, each offer at most
+    its capacity, maximum total score) over the pairs whose probability reaches
+    ``weights.min_relevance``; all rank 1. ``top_k=K``: every need's K best offers by score,
+    whatever their probability, ranked 1..K (fewer only when fewer offers of other schools
+    exist; capacity ignored). ``exclude``: (need id, offer id) pairs never to propose (e.g.
+    pairs already tried). A pair's score and probability are the same in both modes.
+    """
+    matcher = Matcher(weights=weights, theme_model=theme_model, top_k=top_k, progress=progress)
+    return matcher.fit(needs, offers, schools, history, today=today, exclude=exclude).propose()
 
 
 def propose(
@@ -126,401 +108,191 @@ def propose(
     top_k: int | None = None,
     theme_model=None,
     *,
+    exclude: Iterable[tuple[str, str]] = (),
     progress: Callable[[str], None] | None = None,
 ) -> list[Proposal]:
-    """Propose pairings of needs with offers.
+    """The proposals of :func:`match` (same arguments), for callers that need only those.
 
-    ``top_k=None``: the optimal assignment (each need at most one offer, each offer at most
-    its capacity, maximum total score over the eligible candidate pairs), all rank 1.
-    ``top_k=K``: for every need its K best eligible offers, ranked 1..K (capacity ignored).
-    A pair's score is the same in both modes. Results are sorted by need id, then rank.
+    Compatibility (bot/services/rounds.py asks for top-k candidates and assigns them itself):
+    with ``top_k`` this keeps the old contract and lists only offers whose probability reaches
+    ``weights.min_relevance`` (re-ranked 1..), so the bot's rounds keep the threshold until
+    they call ``match(..., exclude=...)``; ``match`` and ``collab match --top-k`` list K offers
+    whatever the threshold. Without ``top_k`` it is exactly ``match(...).proposals``.
     """
-    return MatchRound(needs, offers, schools, history, weights, today, theme_model, progress).proposals(top_k)
+    result = match(needs, offers, schools, history, weights, today, top_k, theme_model,
+                   exclude=exclude, progress=progress)
+    if top_k is None:
+        return result.proposals
+    out, rank, last = [], 0, None
+    for p in result.proposals:
+        if p.probability >= result.threshold and p.score > 0:
+            rank = rank + 1 if p.need_id == last else 1
+            last = p.need_id
+            out.append(dataclasses.replace(p, rank=rank))
+    return out
 
 
-class MatchRound:
-    """One round's prepared data (themes, text, candidates, scores). Used by ``propose``."""
+def gaps(needs: Iterable[NeedItem], offers: Iterable[OfferItem], theme_model=None) -> list[Gap]:
+    """Themes where needs outnumber the places offered (capacities summed), biggest shortfall
+    first. Missing themes are inferred as in a round. Cheap: no text vectors, no pairs."""
+    from matching.themes import THEMES
 
-    def __init__(self, needs, offers, schools=(), history=(), weights=None, today=None, theme_model=None, progress=None,
-                 parallel: bool = False):
-        """``parallel=True`` (the command line) lets a forked helper process infer themes on
-        large rounds; off by default so that a library call inside a threaded server never forks."""
-        self.parallel = parallel
-        self.t0 = time.perf_counter()
-        self.c0 = time.process_time()
-        self.say = progress or (lambda msg: None)
-        self.weights = weights or Weights()
-        self.today = today or datetime.date.today()
-        self.needs = sorted(needs, key=lambda n: n.id)
-        self.offers = sorted(offers, key=lambda o: o.id)
-        _check_unique([n.id for n in self.needs], "need")
-        _check_unique([o.id for o in self.offers], "offer")
-        for o in self.offers:
-            if not isinstance(o.capacity, int) or isinstance(o.capacity, bool) or o.capacity < 0:
-                raise ValueError(f"offer {o.id!r}: capacity must be a whole number >= 0, got {o.capacity!r}")
-        self.schools = {str(s.urn).strip(): s for s in schools}
-        self.history = list(history)
+    needs, offers = list(needs), list(offers)
+    check_items(needs, offers)
+    theme = _theme_indices(needs + offers, ["need"] * len(needs) + ["offer"] * len(offers), theme_model)
+    capacity = np.array([o.capacity for o in offers], dtype=np.int64)
+    return find_gaps(theme[: len(needs)], theme[len(needs):], capacity, tuple(THEMES))
+
+
+def _theme_indices(items, kinds, theme_model) -> np.ndarray:
+    from matching.features import _theme_probs
+    from matching.themes import THEMES
+
+    if not items:
+        return np.zeros(0, dtype=np.int64)
+    probs, _ = _theme_probs(items, kinds, tuple(THEMES), theme_model, parallel=False)
+    return probs.argmax(axis=1)
+
+
+def _main_themes(needs, theme_model) -> list[str]:
+    from matching.themes import THEMES
+
+    return [THEMES[t] for t in _theme_indices(needs, ["need"] * len(needs), theme_model)]
+
+
+class Matcher(BaseEstimator):
+    """One round's engine, scikit-learn style (``__init__`` stores parameters only).
+
+    ``parallel=True`` (the command line) lets a forked helper process infer themes on large
+    rounds; off by default so that a library call inside a threaded server never forks.
+    ``calibration``: raw relevance -> probability; default the theme model's own
+    (``relevance_``), else the shipped model's.
+    """
+
+    def __init__(self, weights: Weights | None = None, theme_model=None, top_k: int | None = None,
+                 parallel: bool = False, progress: Callable[[str], None] | None = None, calibration=None):
+        self.weights = weights
         self.theme_model = theme_model
-        self.n, self.m = len(self.needs), len(self.offers)
-        if self.n and self.m:
-            self._prepare()
+        self.top_k = top_k
+        self.parallel = parallel
+        self.progress = progress
+        self.calibration = calibration
 
-    # -- preparation ---------------------------------------------------------------------
-    def _log(self, msg: str) -> None:
-        self.say(f"[{time.perf_counter() - self.t0:6.1f}s, cpu {time.process_time() - self.c0:6.1f}s] {msg}")
-
-    def _prepare(self) -> None:
-        from matching.themes import THEMES
-
-        self.themes = tuple(THEMES)
-        self._log(f"{self.n} needs, {self.m} offers, {len(self.schools)} schools, {len(self.history)} past pairings")
-        items = self.needs + self.offers
-        probs, pending = self._theme_probs(items, ["need"] * self.n + ["offer"] * self.m)
-        vec = TextVectorizer()
-        mats = vec.fit_transform([x.text for x in items])
-        self._log(f"text vectors ready ({mats.words.shape[1]} words, {mats.chars.shape[1]} character n-grams)")
-        if pending is not None:
-            missing, future, executor = pending
-            try:
-                probs[missing] = self._clean_probs(future.result(), len(missing))
-            finally:
-                executor.shutdown()
-        self.p_need, self.p_offer = probs[: self.n], probs[self.n :]
-        self._log("themes ready")
-        self.vectorizer = vec
-        self.text_need = TextMatrices(mats.words[: self.n], mats.chars[: self.n], mats.word_share)
-        self.text_offer = TextMatrices(mats.words[self.n :], mats.chars[self.n :], mats.word_share)
-        self._school_arrays()
-        self._candidates_and_scores()
-
-    def _theme_probs(self, items, kinds: list[str]) -> np.ndarray:
-        k = len(self.themes)
-        probs = np.zeros((len(items), k))
-        missing = []
-        for i, item in enumerate(items):
-            try:
-                theme = normalise_theme(item.theme, self.themes)
-            except ValueError as exc:
-                raise ValueError(f"{kinds[i]} {item.id!r}: {exc}") from None
-            if theme is None:
-                missing.append(i)
-            else:
-                probs[i, self.themes.index(theme)] = 1.0
-        if not missing:
-            return probs, None
-        model = self.theme_model
-        if model is None:
-            from matching.themes import default_theme_model
-
-            model = default_theme_model()
-        texts = [items[i].text for i in missing]
-        # a kind-aware model (needs have their own model) is told which rows are needs
-        extra = {"kinds": [kinds[i] for i in missing]} if getattr(model, "kind_aware", False) else {}
-        if self.parallel and len(missing) >= PARALLEL_THEMES_FROM and _fork_available():
-            # infer themes in a second process while this one builds the text vectors
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-            return probs, (missing, executor.submit(model.predict_proba, texts, **extra), executor)
-        probs[missing] = self._clean_probs(model.predict_proba(texts, **extra), len(missing))
-        return probs, None
-
-    def _clean_probs(self, p, n_rows: int) -> np.ndarray:
-        p = np.asarray(p, dtype=np.float64)
-        if p.shape != (n_rows, len(self.themes)):
-            raise ValueError(f"theme model returned shape {p.shape}, expected {(n_rows, len(self.themes))}")
-        p = np.clip(p, 0, None)
-        return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
-
-    def _school_arrays(self) -> None:
-        urns: dict[str, int] = {}
-        for x in self.needs + self.offers:
-            urns.setdefault(str(x.school_urn).strip(), len(urns))
-        for h in self.history:
-            urns.setdefault(str(h.giver_urn).strip(), len(urns))
-            urns.setdefault(str(h.taker_urn).strip(), len(urns))
-        self.urn_list = list(urns)
-        s = len(urns)
-        self.need_school = np.array([urns[str(x.school_urn).strip()] for x in self.needs], dtype=np.int64)
-        self.offer_school = np.array([urns[str(x.school_urn).strip()] for x in self.offers], dtype=np.int64)
-        info = [self.schools.get(u) for u in self.urn_list]
-        self.known = np.array([i is not None for i in info])
-        phases = [normalise_phase(i.phase) if i else None for i in info]
-        self.phase_codes, phase_names = _codes(phases)
-        k = len(phase_names)
-        self.phase_codes[self.phase_codes < 0] = k  # unknown phase: the last row/column, all 0
-        self.phase_table = np.zeros((k + 1, k + 1))
-        for x, a in enumerate(phase_names):
-            for y, b in enumerate(phase_names):
-                self.phase_table[x, y] = phase_fit(a, b)
-        las = [(i.local_authority or "").strip() or None if i else None for i in info]
-        self.la_names = las
-        self.la_codes, _ = _codes([(" ".join(x.lower().split()) if x else None) for x in las])
-        trusts = [((i.trust or "").strip().lower() if i else None) for i in info]
-        self.trust_codes, _ = _codes([t if t is not None else None for t in trusts], keep_empty=True)
-        self.east = np.array([_num(i.easting) if i else np.nan for i in info], dtype=np.float64)
-        self.north = np.array([_num(i.northing) if i else np.nan for i in info], dtype=np.float64)
-        bad = (self.east <= 0) | (self.north <= 0)
-        self.east[bad] = np.nan
-        self.north[bad] = np.nan
-        self.fsm = np.array([_num(i.fsm_percent) if i else np.nan for i in info], dtype=np.float64)
-        self.names = [(i.name if i and i.name else "") for i in info]
-        given = np.zeros(s, dtype=np.int64)
-        recent: set[int] = set()
-        window = self.weights.repeat_window_days
-        for h in self.history:
-            g, t = urns[str(h.giver_urn).strip()], urns[str(h.taker_urn).strip()]
-            if h.date <= self.today:
-                given[g] += 1
-            if (self.today - h.date).days <= window:
-                recent.add(min(g, t) * s + max(g, t))
-        self.given = given
-        self.recent_keys = np.array(sorted(recent), dtype=np.int64)
-        self.n_school_ids = s
-
-    # -- candidates and scores -------------------------------------------------------------
-    def _candidates_and_scores(self) -> None:
-        w = self.weights
-        if self.n * self.m <= ALL_PAIRS_LIMIT:
-            text = self.text_need.all_pairs(self.text_offer)
-            theme = self.p_need @ self.p_offer.T
-            rel = w.text * text + w.theme * theme
-            ok = (rel >= w.min_relevance - 1e-12) & (self.need_school[:, None] != self.offer_school[None, :])
-            pi, pj = np.nonzero(ok)
-            text_v, theme_v = text[pi, pj], theme[pi, pj]
-            self.exhaustive = True
-        else:
-            pi, pj, text_v = self._generate_candidates()
-            self._log(f"{len(pi)} candidate pairs")
-            theme_v = np.einsum("ij,ij->i", self.p_need[pi], self.p_offer[pj])
-            self.exhaustive = False
-        self._log("scoring pairs")
-        a, b = self.need_school[pi], self.offer_school[pj]
-        rel = w.text * text_v + w.theme * theme_v
-        phase = self.phase_table[self.phase_codes[a], self.phase_codes[b]]
-        same_la = (self.la_codes[a] >= 0) & (self.la_codes[a] == self.la_codes[b])
-        dist_km = np.hypot(self.east[a] - self.east[b], self.north[a] - self.north[b]) / 1000.0
-        place = np.where(same_la, 1.0, np.nan_to_num(np.exp(-dist_km / w.distance_scale_km), nan=0.0))
-        fsm = np.nan_to_num(np.clip(self.fsm[a], 0, 100), nan=0.0) / 100.0
-        g = self.given[a]
-        recip = g / (g + 1.0)
-        cross = self.known[a] & self.known[b] & (self.trust_codes[a] != self.trust_codes[b])
-        keys = np.minimum(a, b) * self.n_school_ids + np.maximum(a, b)
-        repeat = np.isin(keys, self.recent_keys) if len(self.recent_keys) else np.zeros(len(a), bool)
-        score = (
-            rel
-            + w.phase * phase
-            + w.place * place
-            + w.disadvantage * fsm
-            + w.reciprocity * recip
-            + w.cross_trust * cross
-            - w.repeat_penalty * repeat
-        )
-        score_int = np.rint(score * _SCALE).astype(np.int64)
-        eligible = (rel >= w.min_relevance - 1e-12) & (score_int > 0) & (a != b)
-        keep = np.flatnonzero(eligible)
-        self.pair_need, self.pair_offer = pi[keep].astype(np.int64), pj[keep].astype(np.int64)
-        self.pair_score = score_int[keep]
-        self.pair_same_la = same_la[keep]
-        self.pair_km = dist_km[keep]
-        self.pair_cross = cross[keep]
-        self._log(f"{len(keep)} eligible pairs")
-
-    def _generate_candidates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Candidate pairs (need index, offer index) and their text similarity, per block.
-
-        Blocks are independent (each could run elsewhere); results are kept in block order.
-        (Sharing blocks out to two forked processes was tried: on a busy 2-core machine it cost
-        more CPU than it saved wall time, so it runs in this process.)
-        """
-        w = self.weights
-        self._c = max(w.candidates_per_need, self._top_k_hint)
-        wn, wo = self.text_need.words, self.text_offer.words
-        n_words = wn.shape[1]
-        df = np.bincount(wn.indices, minlength=n_words) + np.bincount(wo.indices, minlength=n_words)
-        keep = (df <= max(MAX_DF_FRACTION * (self.n + self.m), MIN_MAX_DF)).astype(np.float32)
-        mask = sp.diags(keep)
-        self._fn = (wn @ mask).tocsr()
-        self._fo = (wo @ mask).tocsr()
-        self._fn.eliminate_zeros()
-        self._fo.eliminate_zeros()
-        self._theme_n = self.p_need.argmax(axis=1)
-        self._theme_o = self.p_offer.argmax(axis=1)
-        self._block_list = self._blocks()
-        results = [self._block_work(b) for b in range(len(self._block_list))]
-        for b, (pi, _, _) in enumerate(results):
-            self._log(f"candidates in block {b + 1} of {len(results)}: {len(pi)} pairs")
-        if not results:
-            empty = np.zeros(0, np.int64)
-            return empty, empty, np.zeros(0)
-        pi = np.concatenate([r[0] for r in results])
-        pj = np.concatenate([r[1] for r in results])
-        text = np.concatenate([r[2] for r in results])
-        return pi, pj, text
-
-    def _block_work(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        block_needs, block_offers = self._block_list[b]
-        pi, pj = self._block_candidates(block_needs, block_offers)
-        return pi, pj, self.text_need.pair_similarity(self.text_offer, pi, pj)
-
-    def _block_candidates(self, block_needs: np.ndarray, block_offers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        c, fn, fo = self._c, self._fn, self._fo
-        found_i: list[np.ndarray] = []
-        found_j: list[np.ndarray] = []
-        count = np.zeros(self.n, dtype=np.int64)
-
-        def search(need_idx: np.ndarray, offer_idx: np.ndarray) -> None:
-            if len(need_idx) == 0 or len(offer_idx) == 0:
-                return
-            fo_t = fo[offer_idx].T.tocsr()
-            o_school = self.offer_school[offer_idx]
-            chunk = int(max(256, min(8192, 20_000_000 // max(len(offer_idx), 1))))
-            for start in range(0, len(need_idx), chunk):
-                rows_idx = need_idx[start : start + chunk]
-                prod = (fn[rows_idx] @ fo_t).tocsr()
-                r = np.repeat(np.arange(prod.shape[0]), np.diff(prod.indptr))
-                cols, vals = prod.indices, prod.data
-                ok = self.need_school[rows_idx][r] != o_school[cols]
-                r, cols, vals = r[ok], cols[ok], vals[ok]
-                if len(r) == 0:
-                    continue
-                order = np.lexsort((cols, -vals, r))
-                r, cols = r[order], cols[order]
-                first = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
-                rank = np.arange(len(r)) - np.repeat(first, np.diff(np.r_[first, len(r)]))
-                sel = rank < c
-                found_i.append(rows_idx[r[sel]])
-                found_j.append(offer_idx[cols[sel]])
-                np.add.at(count, rows_idx[r[sel]], 1)
-
-        bn_theme, bo_theme = self._theme_n[block_needs], self._theme_o[block_offers]
-        for t in range(len(self.themes)):
-            search(block_needs[bn_theme == t], block_offers[bo_theme == t])
-        search(block_needs[count[block_needs] < c], block_offers)
-        # no distinctive words in common with anyone: fall back to theme similarity
-        short = block_needs[count[block_needs] < min(c, 3)]
-        kk = min(c, len(block_offers) - 1)
-        for start in range(0, len(short) if kk > 0 else 0, 512):
-            rows_idx = short[start : start + 512]
-            sim = self.p_need[rows_idx] @ self.p_offer[block_offers].T
-            sim[self.need_school[rows_idx][:, None] == self.offer_school[block_offers][None, :]] = -1.0
-            top = np.argpartition(-sim, kk, axis=1)[:, :kk]
-            found_i.append(np.repeat(rows_idx, kk))
-            found_j.append(block_offers[top.ravel()])
-        if not found_i:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        key = np.unique(np.concatenate(found_i) * self.m + np.concatenate(found_j))
-        return key // self.m, key % self.m
-
-    _top_k_hint = 0
-
-    def _blocks(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Regional blocks of needs and offers for candidate generation on large rounds.
-
-        Schools are split recursively at the (need-weighted) median Easting or Northing,
-        whichever spreads wider, until a block has at most ``BLOCK_NEEDS`` needs. A school
-        without coordinates takes its local authority's centre; schools with neither form one
-        more block. Candidates never cross blocks, so the assignment splits into independent
-        problems of bounded size (see docs/matching.md).
-        """
-        if self.n <= BLOCK_NEEDS:
-            return [(np.arange(self.n), np.arange(self.m))]
-        s = self.n_school_ids
-        east, north = self.east.copy(), self.north.copy()
-        for la in np.unique(self.la_codes[self.la_codes >= 0]):
-            members = self.la_codes == la
-            known = members & ~np.isnan(east)
-            if known.any():
-                fill = members & np.isnan(east)
-                east[fill], north[fill] = east[known].mean(), north[known].mean()
-        need_count = np.bincount(self.need_school, minlength=s)
-        used = (need_count + np.bincount(self.offer_school, minlength=s)) > 0
-        located = np.flatnonzero(used & ~np.isnan(east))
-        groups: list[np.ndarray] = []
-        stack = [located] if len(located) else []
-        while stack:
-            ids = stack.pop()
-            if need_count[ids].sum() <= BLOCK_NEEDS or len(ids) < 2:
-                groups.append(ids)
-                continue
-            coord = east if np.ptp(east[ids]) >= np.ptp(north[ids]) else north
-            ids = ids[np.lexsort((ids, coord[ids]))]
-            cum = np.cumsum(need_count[ids])
-            cut = int(np.clip(np.searchsorted(cum, cum[-1] / 2) + 1, 1, len(ids) - 1))
-            stack.extend([ids[cut:], ids[:cut]])
-        unlocated = np.flatnonzero(used & np.isnan(east))
-        if len(unlocated):
-            groups.append(unlocated)
-        block_of = np.full(s, -1)
-        for g, ids in enumerate(groups):
-            block_of[ids] = g
-        nb, ob = block_of[self.need_school], block_of[self.offer_school]
-        return [(np.flatnonzero(nb == g), np.flatnonzero(ob == g)) for g in range(len(groups))]
-
-    # -- outputs -----------------------------------------------------------------------
-    def proposals(self, top_k: int | None = None) -> list[Proposal]:
+    # -- stages 1-3 ---------------------------------------------------------------------
+    def fit(self, needs, offers, schools=(), history=(), *, today: datetime.date | None = None,
+            exclude: Iterable[tuple[str, str]] = ()) -> "Matcher":
+        top_k = self.top_k
         if top_k is not None and (not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1):
             raise ValueError(f"top_k must be a whole number >= 1, got {top_k!r}")
-        if not (self.n and self.m):
-            return []
-        if top_k is not None and not self.exhaustive and top_k > self.weights.candidates_per_need:
-            self._top_k_hint = top_k  # regenerate with enough candidates per need
-            self._candidates_and_scores()
-        if top_k is None:
+        self._t0, self._c0 = time.perf_counter(), time.process_time()
+        self.weights_ = self.weights or Weights()
+        self.today_ = today or datetime.date.today()
+        needs = sorted(needs, key=lambda n: n.id)
+        offers = sorted(offers, key=lambda o: o.id)
+        check_items(needs, offers)
+        schools = {str(s.urn).strip(): s for s in schools}
+        history = list(history)
+        self.calibration_ = self.calibration or _calibration_of(self.theme_model)
+        self.n_needs_, self.n_offers_ = len(needs), len(offers)
+        self.needs_, self.offers_ = needs, offers
+        self.features_ = None
+        self.pairs_ = None
+        if not (needs and offers):
+            return self
+        self._log(f"{len(needs)} needs, {len(offers)} offers, {len(schools)} schools, {len(history)} past pairings")
+        f = build_features(needs, offers, schools, history, self.today_, self.weights_.repeat_window_days,
+                           self.theme_model, self.parallel, self._log)
+        excluded = _exclusion_keys(exclude, needs, offers)
+        extra = int(np.bincount((excluded // f.m).astype(np.int64)).max()) if len(excluded) else 0
+        per_need = max(self.weights_.candidates_per_need, top_k or 0) + extra
+        # top-k must list K offers per need; an assignment needs only a few to name the closest
+        fill_to = per_need if top_k is not None else CLOSEST + extra
+        pi, pj, text = _candidates.candidate_pairs(f, per_need, self._log, fill_to)
+        if len(excluded):
+            keep = ~np.isin(pi * f.m + pj, excluded)
+            pi, pj, text = pi[keep], pj[keep], text[keep]
+        self._log(f"scoring {len(pi)} candidate pairs")
+        self.features_ = f
+        self.pairs_ = score_pairs(f, pi, pj, text, self.weights_, self.calibration_)
+        return self
+
+    # -- stages 4-5 ---------------------------------------------------------------------
+    def propose(self) -> RoundResult:
+        """The round's result; calling it twice gives the same answer."""
+        threshold = float(self.weights_.min_relevance)
+        if self.pairs_ is None:  # no needs, or no offers at all: every need is a gap
+            if not self.needs_ or self.top_k is not None:
+                return RoundResult([], [], [], threshold)
+            g = gaps(self.needs_, (), self.theme_model)
+            theme = {n.id: t for n, t in zip(self.needs_, _main_themes(self.needs_, self.theme_model))}
+            return RoundResult([], [Unmatched(n.id, theme[n.id], NO_OFFER_ON_THEME) for n in self.needs_], g, threshold)
+        f, pairs = self.features_, self.pairs_
+        if self.top_k is None:
             self._log("optimal assignment")
-            cap = np.array([o.capacity for o in self.offers], dtype=np.int64)
-            sel = optimal_assignment(self.pair_need, self.pair_offer, self.pair_score, cap, self.n)
+            eligible = np.flatnonzero((pairs.probability >= threshold) & (pairs.score > 0))
+            sub = pairs.take(eligible)
+            sel = eligible[optimal_assignment(sub.need, sub.offer, sub.score, f.capacity, f.n)]
             ranks = np.ones(len(sel), dtype=np.int64)
         else:
-            order = np.lexsort((self.pair_offer, -self.pair_score, self.pair_need))
-            pn = self.pair_need[order]
+            order = np.lexsort((pairs.offer, -pairs.score, pairs.need))
+            pn = pairs.need[order]
             first = np.flatnonzero(np.r_[True, pn[1:] != pn[:-1]]) if len(pn) else np.zeros(0, np.int64)
             rank = np.arange(len(pn)) - np.repeat(first, np.diff(np.r_[first, len(pn)])) + 1
-            keep = rank <= top_k
+            keep = rank <= self.top_k
             sel, ranks = order[keep], rank[keep]
         self._log(f"explaining {len(sel)} proposals")
-        terms = self._shared_terms(self.pair_need[sel], self.pair_offer[sel])
+        terms = self._shared_terms(pairs.need[sel], pairs.offer[sel])
         out = [
             Proposal(
-                need_id=self.needs[self.pair_need[p]].id,
-                offer_id=self.offers[self.pair_offer[p]].id,
+                need_id=f.needs[pairs.need[p]].id,
+                offer_id=f.offers[pairs.offer[p]].id,
                 rank=int(r),
-                score=round(int(self.pair_score[p]) / _SCALE, SCORE_DECIMALS),
+                score=round(int(pairs.score[p]) / SCALE, SCORE_DECIMALS),
                 reason=self._reason(p, t),
+                probability=round(float(pairs.probability[p]), 3),
             )
             for p, r, t in zip(sel, ranks, terms)
         ]
         out.sort(key=lambda x: (x.need_id, x.rank))
+        if self.top_k is None:
+            self._log(f"reasons for {f.n - len(sel)} unpaired needs")
+        unmatched = explain_unmatched(f, pairs, sel, threshold) if self.top_k is None else []
+        result = RoundResult(out, unmatched, find_gaps(f.need_theme, f.offer_theme, f.capacity, f.themes), threshold)
         self._log("done")
-        return out
+        return result
+
+    # -- helpers ------------------------------------------------------------------------
+    def _log(self, msg: str) -> None:
+        if self.progress is not None:
+            self.progress(f"[{time.perf_counter() - self._t0:6.1f}s, cpu {time.process_time() - self._c0:6.1f}s] {msg}")
 
     def _reason(self, p: int, shared_terms: list[str]) -> str:
-        i, j = int(self.pair_need[p]), int(self.pair_offer[p])
-        a = int(self.need_school[i])
-        km = float(self.pair_km[p])
+        f, pairs, w = self.features_, self.pairs_, self.weights_
+        i, j = int(pairs.need[p]), int(pairs.offer[p])
+        a = int(f.need_school[i])
+        km = float(pairs.km[p])
         return explain(
-            need_theme=self.themes[int(self.p_need[i].argmax())],
-            offer_theme=self.themes[int(self.p_offer[j].argmax())],
+            need_theme=f.themes[int(f.need_theme[i])],
+            offer_theme=f.themes[int(f.offer_theme[j])],
             shared_terms=shared_terms,
-            same_la=self.la_names[a] if self.pair_same_la[p] else None,
+            same_la=f.la_names[a] if pairs.same_la[p] else None,
             distance_km=None if math.isnan(km) else km,
-            need_school_name=self.names[a],
-            fsm_percent=None if math.isnan(self.fsm[a]) else float(self.fsm[a]),
-            times_given=int(self.given[a]),
-            cross_trust=bool(self.pair_cross[p]) and self.weights.cross_trust > 0,
-            use_disadvantage=self.weights.disadvantage > 0,
-            use_reciprocity=self.weights.reciprocity > 0,
+            need_school_name=f.names[a],
+            fsm_percent=None if math.isnan(f.fsm[a]) else float(f.fsm[a]),
+            times_given=int(f.given[a]),
+            cross_trust=bool(pairs.cross[p]) and w.cross_trust > 0,
+            use_disadvantage=w.disadvantage > 0,
+            use_reciprocity=w.reciprocity > 0,
         )
 
     def _shared_terms(self, rows: np.ndarray, cols: np.ndarray, limit: int = 3) -> list[list[str]]:
         """Up to ``limit`` words each pair shares, most distinctive first (generic words skipped)."""
-        names = self.vectorizer.word_names()
-        keep = np.array([not (w in GENERIC_TERMS or w.isdigit()) for w in names], dtype=np.float32)
-        mask = sp.diags(keep) if len(keep) else None
-        if mask is None or len(rows) == 0:
+        f = self.features_
+        names = f.vectorizer.word_names()
+        if len(names) == 0 or len(rows) == 0:
             return [[] for _ in rows]
-        prod = (self.text_need.words[rows] @ mask).multiply(self.text_offer.words[cols]).tocsr()
+        keep = np.array([not (w in GENERIC_TERMS or w.isdigit()) for w in names], dtype=np.float32)
+        prod = (f.text_need.words[rows] @ sp.diags(keep)).multiply(f.text_offer.words[cols]).tocsr()
         prod.eliminate_zeros()
         out = []
         indptr, indices, data = prod.indptr, prod.indices, prod.data
@@ -535,37 +307,20 @@ class MatchRound:
         return out
 
 
-def _fork_available() -> bool:
-    import multiprocessing
+def _calibration_of(theme_model):
+    """The theme model's relevance calibration, or the shipped model's when it has none."""
+    own = getattr(theme_model, "relevance_", None)
+    if own is not None:
+        return own
+    from matching.themes import shipped_relevance
 
-    return "fork" in multiprocessing.get_all_start_methods()
-
-
-def _check_unique(ids: list[str], kind: str) -> None:
-    seen: set[str] = set()
-    for x in ids:
-        if x in seen:
-            raise ValueError(f"duplicate {kind} id {x!r}")
-        seen.add(x)
+    return shipped_relevance()
 
 
-def _codes(values, keep_empty: bool = False):
-    """Integer codes for values; None -> -1 (unknown). Returns (codes, distinct values)."""
-    index: dict = {}
-    codes = np.empty(len(values), dtype=np.int64)
-    for k, v in enumerate(values):
-        if v is None or (v == "" and not keep_empty):
-            codes[k] = -1
-        else:
-            codes[k] = index.setdefault(v, len(index))
-    return codes, list(index)
-
-
-def _num(x) -> float:
-    if x is None:
-        return np.nan
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return np.nan
-    return v if math.isfinite(v) else np.nan
+def _exclusion_keys(exclude, needs, offers) -> np.ndarray:
+    """Sorted need_index * n_offers + offer_index of the excluded pairs that exist in the round."""
+    need_ix = {n.id: i for i, n in enumerate(needs)}
+    offer_ix = {o.id: j for j, o in enumerate(offers)}
+    keys = {need_ix[str(a)] * len(offers) + offer_ix[str(b)]
+            for a, b in exclude if str(a) in need_ix and str(b) in offer_ix}
+    return np.array(sorted(keys), dtype=np.int64)

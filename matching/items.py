@@ -56,10 +56,13 @@ class PastPairing:
 
 @dataclass(frozen=True)
 class Proposal:
-    """One proposed pairing. ``rank`` is 1 in an assignment, 1..K in top-k mode."""
+    """One proposed pairing. ``rank`` is 1 in an assignment, 1..K in top-k mode. ``score``
+    orders pairs (probability plus the place, phase, disadvantage... terms); ``probability``
+    is the estimated chance that a network lead would call the pair a good fit."""
 
     need_id: str
     offer_id: str
     rank: int
     score: float
     reason: str
+    probability: float = 0.0

@@ -91,6 +91,8 @@ class ThemeModel(ClassifierMixin, BaseEstimator):
     """
 
     need_model_ = None
+    relevance_ = None
+    """RelevanceCalibration fitted by matching.training (raw relevance -> probability), or None."""
 
     def __init__(self, C: float = 4.0, ngram_max: int = 1, min_df: int = 2, class_weight="balanced"):
         self.C = C
@@ -190,6 +192,16 @@ class ThemeModel(ClassifierMixin, BaseEstimator):
 def default_theme_model() -> ThemeModel:
     """The shipped model (``matching/data/theme_model.joblib``), loaded once, offline."""
     return ThemeModel.load(DEFAULT_MODEL_PATH)
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_relevance():
+    """The shipped model's relevance calibration (for theme models that carry none)."""
+    model = joblib.load(DEFAULT_MODEL_PATH)
+    cal = getattr(model, "relevance_", None)
+    if cal is None:
+        raise RuntimeError(f"{DEFAULT_MODEL_PATH} has no relevance calibration; run python -m matching.training")
+    return cal
 
 
 def infer_theme(text: str, kind: str | None = None) -> str:

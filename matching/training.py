@@ -23,6 +23,11 @@ reliable *need* sentences, weakly labelled by ``need_weak_label`` (the keyword r
 the remaining need sentences. Ofsted needs mention "the curriculum" in most sentences; what
 they ask for (deliver it, check what pupils remember, identify the knowledge) is the theme.
 
+5. **Relevance calibration** (``ThemeModel.relevance_``, matching/relevance.py): the raw
+   relevance of out-of-fold labelled pairs (``out_of_fold_pairs``: ``CALIBRATION_FOLDS``
+   models, each trained without one fold and scoring that fold's needs x offers) is mapped to
+   the probability that the pair is good by sigmoid calibration.
+
 ``exclude_texts`` removes texts from every source (used by bench/quality.py so that a fold's
 test items are never seen by the fold model, not even as weak data).
 """
@@ -40,7 +45,9 @@ import numpy as np
 from matching.themes import DEFAULT_MODEL_PATH, THEMES, ThemeModel, normalise
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+# ../shared/data beside the repository (a git worktree one level deeper finds it one more up)
+DEFAULT_DATA_DIR = next((p for p in (REPO_ROOT.parent / "shared" / "data", REPO_ROOT.parent.parent / "shared" / "data")
+                         if p.is_dir()), REPO_ROOT.parent / "shared" / "data")
 
 SECONDARY_WEIGHT = 0.5
 GOLD_WEIGHT = 1.0
@@ -48,6 +55,7 @@ SEED_WEIGHT = 1.0
 WEAK_WEIGHT = 0.3
 SELF_WEIGHT = 0.2
 SELF_THRESHOLD = 0.6
+CALIBRATION_FOLDS = 5  # out-of-fold trainings behind the relevance calibration
 
 # Keyword rules, one regex per theme, written from the "covers" column of themes.md (matched
 # against normalise()d text: lower case, straight apostrophes). "other" has no rule.
@@ -332,6 +340,67 @@ def build_need_training_set(
     return ts, pool
 
 
+def labelled_pairs(model: ThemeModel, needs: list[DevItem], offers: list[DevItem]) -> tuple[np.ndarray, np.ndarray]:
+    """Raw relevance and goodness of every need x offer pair of two different schools.
+
+    Scored as the engine scores a round made of exactly these posts: themes inferred by
+    ``model`` (needs through its need model), text vectors fitted on these posts' texts, raw
+    relevance = ``TEXT_WEIGHT`` x text + ``THEME_WEIGHT`` x theme. Good: the need's primary
+    theme is among the offer's themes.
+    """
+    from matching.text import TextMatrices, TextVectorizer
+    from matching.weights import TEXT_WEIGHT, THEME_WEIGHT
+
+    if not needs or not offers:
+        return np.zeros(0), np.zeros(0, dtype=bool)
+    p_need = model.predict_proba([x.text for x in needs], kinds=["need"] * len(needs))
+    p_offer = model.predict_proba([x.text for x in offers], kinds=["offer"] * len(offers))
+    mats = TextVectorizer().fit_transform([x.text for x in needs + offers])
+    n = len(needs)
+    a = TextMatrices(mats.words[:n], mats.chars[:n], mats.word_share)
+    b = TextMatrices(mats.words[n:], mats.chars[n:], mats.word_share)
+    raw = TEXT_WEIGHT * a.all_pairs(b) + THEME_WEIGHT * (p_need @ p_offer.T)
+    good = np.array([[x.primary in o.themes for o in offers] for x in needs], dtype=bool)
+    other_school = np.array([[x.urn != o.urn for o in offers] for x in needs], dtype=bool)
+    return raw[other_school], good[other_school]
+
+
+def out_of_fold_pairs(
+    dev_items: list[DevItem],
+    sentences: list[str],
+    exclude_texts: Iterable[str] = (),
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    need_sentences: list[str] | None = None,
+    **train_params,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(raw relevance, good) of labelled pairs, each scored by a model that never saw either item.
+
+    The labelled items are split into ``folds`` folds (stratified by need/offer, grouped by
+    school, so no school is on both sides); a model is trained without each fold (its texts
+    removed from every source, as in bench/quality.py) and scores the fold's needs against
+    the fold's offers: a small round of posts the model has never seen.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    exclude_texts = list(exclude_texts)
+    splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+    raws, goods = [], []
+    kinds, groups = [x.kind for x in dev_items], [x.urn for x in dev_items]
+    for _, test_idx in splitter.split(np.zeros(len(dev_items)), kinds, groups):
+        test = [dev_items[i] for i in test_idx]
+        ids = {x.item_id for x in test}
+        model = train([x for x in dev_items if x.item_id not in ids], sentences,
+                      exclude_texts + [x.text for x in test], need_sentences=need_sentences,
+                      calibrate=False, **train_params)
+        raw, good = labelled_pairs(model, [x for x in test if x.kind == "need"],
+                                   [x for x in test if x.kind == "offer"])
+        raws.append(raw)
+        goods.append(good)
+    return np.concatenate(raws), np.concatenate(goods)
+
+
 def train(
     dev_items: list[DevItem],
     sentences: list[str],
@@ -340,12 +409,27 @@ def train(
     self_training: bool = True,
     need_sentences: list[str] | None = None,
     need_model: bool = True,
+    calibrate: bool = True,
+    calibration_folds: int = CALIBRATION_FOLDS,
     **model_params,
 ) -> ThemeModel:
     """Train a ThemeModel on gold + seeds + weak (+ one round of self-training), and its need
     model (``need_model=False``: none). ``need_sentences`` default: the reliable need
-    sentences of the default data folder that are among ``sentences``."""
+    sentences of the default data folder that are among ``sentences``.
+
+    ``calibrate``: also fit the model's relevance calibration (``relevance_``) on out-of-fold
+    pairs of ``dev_items`` (``calibration_folds`` more trainings; see matching/relevance.py)."""
     exclude_texts = list(exclude_texts)
+    if calibrate:
+        from matching.relevance import RelevanceCalibration
+
+        raw, good = out_of_fold_pairs(dev_items, sentences, exclude_texts, folds=calibration_folds,
+                                      need_sentences=need_sentences, self_training=self_training,
+                                      need_model=need_model, **model_params)
+        model = train(dev_items, sentences, exclude_texts, self_training=self_training,
+                      need_sentences=need_sentences, need_model=need_model, calibrate=False, **model_params)
+        model.relevance_ = RelevanceCalibration().fit(raw, good)
+        return model
     ts = build_training_set(dev_items, sentences, exclude_texts)
     if self_training:
         excluded = {_key(t) for t in exclude_texts}
@@ -378,7 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     model = train(load_dev(args.data), load_sentences(args.data), exclude,
                   need_sentences=load_need_sentences(args.data))
     path = model.save(args.out)
-    print(f"theme model written to {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    cal = model.relevance_
+    print(f"theme model written to {path} ({path.stat().st_size / 1e6:.2f} MB); relevance calibration "
+          f"from {cal.n_pairs_} out-of-fold pairs: slope {cal.slope_:.3f}, intercept {cal.intercept_:.3f}")
     return 0
 
 

@@ -2,8 +2,10 @@
 
 A pair's score (see docs/matching.md) is
 
-    relevance = text * text_similarity + theme * theme_similarity
-    score     = relevance
+    raw         = text * text_similarity + theme * theme_similarity
+    probability = the theme model's calibration of raw (matching/relevance.py): the estimated
+                  chance that a network lead would call the pair a good fit
+    score       = probability
               + phase        * phase_fit            (1 same phase, 0.5 neighbouring, 0 otherwise/unknown)
               + place        * place_fit            (1 same local authority, else exp(-km / distance_scale_km))
               + disadvantage * fsm_share            (share of the NEED's pupils on free school meals, 0..1)
@@ -11,8 +13,8 @@ A pair's score (see docs/matching.md) is
               + cross_trust  * different_trusts     (0 = off)
               - repeat_penalty                       (if the two schools were paired within repeat_window_days)
 
-A pair is eligible only when ``relevance >= min_relevance`` and ``score > 0``; a school is
-never paired with itself. The theme engineer tunes only ``TEXT_WEIGHT`` and ``THEME_WEIGHT``.
+The assignment considers only pairs with ``probability >= min_relevance`` and ``score > 0``;
+top-k lists the best pairs whatever their probability. A school is never paired with itself.
 """
 from __future__ import annotations
 
@@ -56,11 +58,12 @@ class Weights:
     """How far back a past pairing of the same two schools counts as a repeat."""
     cross_trust: float = 0.0
     """Bonus for schools in different trusts (0 = off)."""
-    min_relevance: float = 0.3
-    """Pairs whose text + theme relevance is below this are never proposed. 0.3: chosen by
-    bench/threshold.py (CV, assignment mode) as the smallest value whose proposals are good
-    >= 70 % of the time on the other folds; needs without a fitting offer wait for a later
-    round instead of getting a poor proposal (docs/quality.md)."""
+    min_relevance: float = 0.75
+    """The probability a pair needs for the assignment to propose it. Chosen by
+    bench/round_quality.py (cross-validation on labelled rounds, assignment mode) as the
+    threshold picked most often for a round precision of 0.8: held out, 0.79 of proposals were
+    good, finding 29 % of the good pairs the capacities allowed (docs/quality.md). Needs left
+    below it get a reason (matching/unmatched.py). Top-k ignores it."""
     candidates_per_need: int = 20
     """Offers kept per need by candidate generation on large rounds (see docs)."""
 
@@ -96,5 +99,3 @@ class Weights:
             kwargs[key] = value
         return cls(**kwargs)
 
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)

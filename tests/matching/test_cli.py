@@ -57,7 +57,7 @@ def run(files, *extra, out="proposals.csv"):
     out_path = files["dir"] / out
     args = ["match", "--needs", str(files["needs"]), "--offers", str(files["offers"]), "--out", str(out_path), *extra]
     code = main(args)
-    rows = list(csv.DictReader(open(out_path, encoding="utf-8"))) if code == 0 else None
+    rows = list(csv.DictReader(open(out_path, encoding="utf-8-sig"))) if code == 0 else None
     return code, rows
 
 
@@ -65,7 +65,7 @@ def test_assignment_with_all_inputs(files, capsys):
     code, rows = run(files, "--schools", str(files["schools"]), "--history", str(files["history"]),
                      "--today", "2026-01-15")
     assert code == 0
-    assert list(rows[0]) == ["need_id", "offer_id", "rank", "score", "reason"]
+    assert list(rows[0]) == ["need_id", "offer_id", "rank", "score", "probability", "reason"]
     assert {(r["need_id"], r["offer_id"]) for r in rows} == {("n1", "o1"), ("n2", "o2"), ("n3", "o3")}
     assert all(r["rank"] == "1" for r in rows)
     assert all(len(r["score"].split(".")[1]) == 4 for r in rows)
@@ -118,10 +118,16 @@ def test_given_theme_column(files):
     write(files["needs"], [["need_id", "school_urn", "text", "theme"], ["n1", "1", "help our new staff", "attendance"]])
     write(files["offers"], [["offer_id", "school_urn", "text", "theme"], ["o1", "2", "help our new staff", "behaviour"],
                             ["o2", "3", "help our new staff", "attendance"]])
-    code, rows = run(files, "--top-k", "2")  # the other-theme offer is below the default min_relevance
-    assert code == 0 and [r["offer_id"] for r in rows] == ["o2"]
-    code, rows = run(files, "--top-k", "2", "--weight", "min_relevance=0.05")
+    # top-k lists both, whatever the threshold; the other-theme offer is unlikely
+    code, rows = run(files, "--top-k", "2")
     assert code == 0 and [r["offer_id"] for r in rows] == ["o2", "o1"]
+    assert float(rows[0]["probability"]) >= 0.8 and float(rows[1]["probability"]) < 0.5  # well below the default threshold
+    # an assignment proposes only the likely one ...
+    code, rows = run(files)
+    assert code == 0 and [r["offer_id"] for r in rows] == ["o2"]
+    # ... unless the threshold is lowered
+    code, rows = run(files, "--weight", "min_relevance=0", "--top-k", "1")
+    assert code == 0 and [r["offer_id"] for r in rows] == ["o2"]
 
 
 @pytest.mark.parametrize("which,header,missing", [
@@ -170,9 +176,9 @@ def test_missing_files(files, capsys):
 
 def test_other_input_errors(files, capsys):
     write(files["needs"], [["need_id", "school_urn", "text"], ["n1", "1", "a"], ["n1", "2", "b"]])
-    assert run(files)[0] == 2 and "duplicate need id 'n1'" in capsys.readouterr().err
+    assert run(files)[0] == 2 and "needs.csv, line 3: duplicate need_id 'n1' (first on line 2)" in capsys.readouterr().err
     write(files["needs"], [["need_id", "school_urn", "text", "theme"], ["n1", "1", "a", "knitting"]])
-    assert run(files)[0] == 2 and "unknown theme 'knitting'" in capsys.readouterr().err
+    assert run(files)[0] == 2 and "line 2: unknown theme 'knitting'" in capsys.readouterr().err
     write(files["needs"], [["need_id", "school_urn", "text"], ["n1", "1", "a"]])
     assert run(files, "--top-k", "0")[0] == 2
     assert run(files, "--weight", "colour=1")[0] == 2 and "unknown weight" in capsys.readouterr().err
@@ -214,3 +220,55 @@ def test_progress_on_large_inputs(files, capsys):
     err = capsys.readouterr().err
     assert code == 0 and "optimal assignment" in err and "text vectors ready" in err
     assert len(out) == 900
+
+
+def test_unmatched_file_and_summary_counts(files, capsys):
+    write(files["needs"], [["need_id", "school_urn", "text"],
+                           ["n1", "1", "Help with persistent absence in Year 9"],
+                           ["n2", "2", "our safeguarding culture and online safety"]])
+    unmatched = files["dir"] / "left.csv"
+    code, rows = run(files, "--unmatched", str(unmatched))
+    assert code == 0 and [r["need_id"] for r in rows] == ["n1"]
+    left = list(csv.DictReader(open(unmatched, encoding="utf-8-sig")))
+    assert [(r["need_id"], r["theme"], r["reason"]) for r in left] == [("n2", "safeguarding", "no_offer_on_theme")]
+    assert left[0]["note"].startswith("No other school in the network offers help with safeguarding")
+    assert all(" 0." in c or c.endswith(" 1.000") for c in left[0]["closest_offers"].split("; "))
+    err = capsys.readouterr().err
+    assert "1 of 2 needs paired" in err and "1 unpaired: 0 likely offers went to other needs, " \
+        "1 no offer on its theme in the network, 0 closest offers too unlikely" in err
+    assert "gaps: safeguarding (1 needs, 0 places)" in err
+
+
+def test_proposals_open_cleanly_in_a_spreadsheet(files):
+    write(files["needs"], [["need_id", "school_urn", "text"], ["=HYPERLINK(1)", "1", "phonics and early reading"]])
+    code, _ = run(files)
+    raw = (files["dir"] / "proposals.csv").read_bytes()
+    assert code == 0 and raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    rows = list(csv.DictReader(open(files["dir"] / "proposals.csv", encoding="utf-8-sig")))
+    assert rows[0]["need_id"] == "'=HYPERLINK(1)"
+
+
+def test_workbooks_and_semicolon_files_are_refused_with_a_reason(files, capsys):
+    xlsx = files["dir"] / "needs.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04 not really a workbook")
+    files["needs"] = xlsx
+    assert run(files)[0] == 2 and "is a spreadsheet workbook, not a CSV file" in capsys.readouterr().err
+    semi = files["dir"] / "needs2.csv"
+    semi.write_text("need_id;school_urn;text\nn1;1;phonics\n", encoding="utf-8")
+    files["needs"] = semi
+    assert run(files)[0] == 2 and "separated by ';'" in capsys.readouterr().err
+
+
+def test_duplicate_offer_ids_and_unknown_offer_themes_name_the_line(files, capsys):
+    write(files["offers"], [["offer_id", "school_urn", "text"], ["o1", "5", "a"], ["o2", "5", "b"], ["o1", "6", "c"]])
+    assert run(files)[0] == 2 and "offers.csv, line 4: duplicate offer_id 'o1' (first on line 2)" in \
+        capsys.readouterr().err
+    write(files["offers"], [["offer_id", "school_urn", "text", "theme"], ["o1", "5", "a", "maths"], ["o2", "5", "b", "yoga"]])
+    assert run(files)[0] == 2 and "offers.csv, line 3: unknown theme 'yoga'" in capsys.readouterr().err
+
+
+def test_unknown_urns_are_counted_in_a_warning(files, capsys):
+    write(files["needs"], [["need_id", "school_urn", "text"], ["n1", "999999", "phonics"], ["n2", "100002", "maths"]])
+    code, _ = run(files, "--schools", str(files["schools"]))
+    assert code == 0
+    assert "warning: 1 needs and 0 offers name a school_urn that" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""The engine through its public API: propose(...)."""
+"""The engine through its public API: match(...) (propose keeps a compatibility contract, see test_round_result)."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,8 +8,10 @@ import random
 import numpy as np
 import pytest
 
+import matching.candidates as candidates
 import matching.engine as engine
-from matching import NeedItem, OfferItem, PastPairing, SchoolInfo, Weights, propose
+import matching.features as features
+from matching import NeedItem, OfferItem, PastPairing, SchoolInfo, Weights, match
 from tests.matching.test_assign import exact_optimum
 
 
@@ -65,14 +67,16 @@ def random_round(seed: int, n_schools=6, n_needs=8, n_offers=6):
 
 def run(*args, **kw):
     kw.setdefault("today", TODAY)
-    return propose(*args, **kw)
+    return match(*args, **kw).proposals
 
 
 def test_assignment_is_the_exact_optimum_over_all_eligible_pairs(theme_model):
     for seed in range(40):
         needs, offers, schools, history = random_round(seed)
         weights = Weights(repeat_penalty=0.3, cross_trust=0.05)
-        every = run(needs, offers, schools, history, weights=weights, top_k=len(offers), theme_model=theme_model)
+        listed = run(needs, offers, schools, history, weights=weights, top_k=len(offers), theme_model=theme_model)
+        # the assignment considers only pairs likely enough (top-k lists every pair)
+        every = [p for p in listed if p.probability >= weights.min_relevance and p.score > 0]
         chosen = run(needs, offers, schools, history, weights=weights, theme_model=theme_model)
         need_ix = {n.id: i for i, n in enumerate(needs)}
         offer_ix = {o.id: j for j, o in enumerate(offers)}
@@ -229,11 +233,13 @@ def test_given_themes_are_used_and_checked(theme_model):
     needs = [NeedItem("n", "A", "support for our new staff", theme="Early years")]
     offers = [OfferItem("o1", "B", "support for our new staff", theme="early_years"),
               OfferItem("o2", "C", "support for our new staff", theme="behaviour")]
-    # the default min_relevance drops the other-theme offer (same text only: relevance = text weight)
-    assert [p.offer_id for p in run(needs, offers, top_k=2, theme_model=theme_model)] == ["o1"]
-    out = run(needs, offers, top_k=2, theme_model=theme_model, weights=Weights(min_relevance=0.05))
+    # top-k lists both; the other-theme offer (same text only: raw relevance = text weight) is unlikely
+    out = run(needs, offers, top_k=2, theme_model=theme_model)
     assert [p.offer_id for p in out] == ["o1", "o2"]
-    assert out[0].score - out[1].score == pytest.approx(Weights().theme, abs=1e-3)
+    assert out[0].probability > 0.8 and out[1].probability < Weights().min_relevance
+    assert out[0].score - out[1].score == pytest.approx(out[0].probability - out[1].probability, abs=2e-3)
+    # the assignment proposes only the likely one
+    assert [p.offer_id for p in run(needs, offers, theme_model=theme_model)] == ["o1"]
     assert theme_model.calls == 0  # nothing to infer
     with pytest.raises(ValueError, match="unknown theme 'spelling bee'"):
         run([NeedItem("n", "A", "x", theme="spelling bee")], offers, theme_model=theme_model)
@@ -273,33 +279,43 @@ def test_large_round_path_is_valid_and_consistent(monkeypatch, theme_model):
     offers = [OfferItem(f"O{k:03d}", rng.choice(urns), rng.choice(OFFER_TEXTS), capacity=rng.randint(1, 3))
               for k in range(120)]
     exact = run(needs, offers, schools, top_k=3, theme_model=theme_model)
-    monkeypatch.setattr(engine, "ALL_PAIRS_LIMIT", 0)
-    monkeypatch.setattr(engine, "BLOCK_NEEDS", 40)
-    monkeypatch.setattr(engine, "MIN_MAX_DF", 1)
-    rnd = engine.MatchRound(needs, offers, schools, (), Weights(candidates_per_need=5), TODAY, theme_model)
-    assert len(rnd._blocks()) >= 3
-    top = rnd.proposals(top_k=3)
-    chosen = rnd.proposals()
+    monkeypatch.setattr(candidates, "ALL_PAIRS_LIMIT", 0)
+    monkeypatch.setattr(candidates, "BLOCK_NEEDS", 40)
+    monkeypatch.setattr(candidates, "MIN_MAX_DF", 1)
+
+    def fitted(top_k=None):
+        return engine.Matcher(Weights(candidates_per_need=5), theme_model, top_k).fit(needs, offers, schools, today=TODAY)
+
+    rnd = fitted()
+    assert len(candidates.regional_blocks(rnd.features_)) >= 3
+    top = fitted(3).propose().proposals
+    chosen = rnd.propose().proposals
     exact_scores = {(p.need_id, p.offer_id): p.score for p in exact}
     top_scores = {(p.need_id, p.offer_id): p.score for p in top}
     for key in set(exact_scores) & set(top_scores):
         assert exact_scores[key] == top_scores[key]  # same pair, same score, whatever the path
     assert len({p.need_id for p in chosen}) == len(chosen) > 100
     # optimal over the candidate pairs the engine considered
-    pairs = rnd.pair_need, rnd.pair_offer, rnd.pair_score
-    best = exact_optimum(*pairs, np.array([o.capacity for o in rnd.offers]), rnd.n)
+    pairs = rnd.pairs_
+    ok = (pairs.probability >= Weights().min_relevance) & (pairs.score > 0)
+    best = exact_optimum(pairs.need[ok], pairs.offer[ok], pairs.score[ok], np.array([o.capacity for o in rnd.offers_]),
+                         len(needs))
     assert sum(round(p.score * 10_000) for p in chosen) == pytest.approx(best)
-    # a second run gives exactly the same result
-    again = engine.MatchRound(needs, offers, schools, (), Weights(candidates_per_need=5), TODAY, theme_model)
-    assert again.proposals() == chosen and again.proposals(top_k=3) == top
-    # top-k larger than the candidates per need regenerates enough candidates
-    assert max(p.rank for p in rnd.proposals(top_k=8)) > 5
+    # a second run gives exactly the same result, and so does asking the same matcher twice
+    assert fitted().propose() == rnd.propose() and rnd.propose().proposals == chosen
+    assert fitted(3).propose().proposals == top
+    # top-k larger than the candidates per need: every need still gets K offers
+    eight = fitted(8).propose().proposals
+    per_need = {}
+    for p in eight:
+        per_need[p.need_id] = per_need.get(p.need_id, 0) + 1
+    assert set(per_need.values()) == {8} and len(per_need) == len(needs)
 
 
 def test_theme_inference_in_a_helper_process_gives_the_same_result(monkeypatch, theme_model):
     needs, offers, schools, history = random_round(21, n_needs=15, n_offers=12)
-    plain = engine.MatchRound(needs, offers, schools, history, None, TODAY, theme_model).proposals(top_k=4)
-    monkeypatch.setattr(engine, "PARALLEL_THEMES_FROM", 1)
-    helper = engine.MatchRound(needs, offers, schools, history, None, TODAY, theme_model, parallel=True)
+    plain = engine.Matcher(None, theme_model, 4).fit(needs, offers, schools, history, today=TODAY).propose()
+    monkeypatch.setattr(features, "PARALLEL_THEMES_FROM", 1)
+    helper = engine.Matcher(None, theme_model, 4, parallel=True).fit(needs, offers, schools, history, today=TODAY)
     assert theme_model.calls == 1  # the parent's copy was only called for the first round
-    assert helper.proposals(top_k=4) == plain
+    assert helper.propose() == plain

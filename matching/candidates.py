@@ -1,0 +1,153 @@
+"""Stage 2 of a round: which need-offer pairs are worth scoring.
+
+Small rounds (needs x offers <= ``ALL_PAIRS_LIMIT``) take every pair of two different
+schools. Large rounds generate, per need, the ``per_need`` offers that share the most
+distinctive words with it (sparse products over words with document frequency <= 2 %, in
+row chunks), first within the need's theme, then across all themes for needs that got too
+few, then by theme similarity for needs that still have fewer than ``fill_to`` (top-k: K,
+so it can list K offers whenever the need's region has K offers of other schools; an
+assignment: 3, enough to name a left need's closest offers).
+Candidates come from regional blocks (``regional_blocks``), so the assignment splits into
+independent problems of bounded size (docs/matching.md).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from matching.features import RoundFeatures
+
+ALL_PAIRS_LIMIT = 4_000_000  # needs x offers up to which every pair is a candidate
+BLOCK_NEEDS = 6_000  # large rounds: candidates come from regional blocks of about this many needs
+MAX_DF_FRACTION = 0.02  # words in more posts than this are ignored for candidate generation
+MIN_MAX_DF = 50
+
+
+def candidate_pairs(f: RoundFeatures, per_need: int, log: Callable[[str], None], fill_to: int | None = None):
+    """(need index, offer index, text similarity) of the pairs to score, never one school with itself.
+
+    ``fill_to``: needs with fewer candidates than this after the word searches are filled up
+    by theme similarity (default ``per_need``; top-k needs K, an assignment only a few to name
+    the closest offers of a need it leaves)."""
+    fill_to = per_need if fill_to is None else min(fill_to, per_need)
+    if f.n * f.m <= ALL_PAIRS_LIMIT:
+        text = f.text_need.all_pairs(f.text_offer)
+        pi, pj = np.nonzero(f.need_school[:, None] != f.offer_school[None, :])
+        return pi.astype(np.int64), pj.astype(np.int64), text[pi, pj]
+    wn, wo = f.text_need.words, f.text_offer.words
+    n_words = wn.shape[1]
+    df = np.bincount(wn.indices, minlength=n_words) + np.bincount(wo.indices, minlength=n_words)
+    keep = (df <= max(MAX_DF_FRACTION * (f.n + f.m), MIN_MAX_DF)).astype(np.float32)
+    mask = sp.diags(keep)
+    fn, fo = (wn @ mask).tocsr(), (wo @ mask).tocsr()
+    fn.eliminate_zeros()
+    fo.eliminate_zeros()
+    theme_n, theme_o = f.need_theme, f.offer_theme
+    blocks = regional_blocks(f)
+    out_i, out_j, out_t = [], [], []
+    for b, (block_needs, block_offers) in enumerate(blocks):
+        pi, pj = _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, per_need, fill_to)
+        out_i.append(pi)
+        out_j.append(pj)
+        out_t.append(f.text_need.pair_similarity(f.text_offer, pi, pj))
+        log(f"candidates in block {b + 1} of {len(blocks)}: {len(pi)} pairs")
+    if not out_i:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, np.zeros(0)
+    return np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_t)
+
+
+def _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, c, fill_to):
+    found_i: list[np.ndarray] = []
+    found_j: list[np.ndarray] = []
+    count = np.zeros(f.n, dtype=np.int64)
+
+    def search(need_idx: np.ndarray, offer_idx: np.ndarray) -> None:
+        if len(need_idx) == 0 or len(offer_idx) == 0:
+            return
+        fo_t = fo[offer_idx].T.tocsr()
+        o_school = f.offer_school[offer_idx]
+        chunk = int(max(256, min(8192, 20_000_000 // max(len(offer_idx), 1))))
+        for start in range(0, len(need_idx), chunk):
+            rows_idx = need_idx[start : start + chunk]
+            prod = (fn[rows_idx] @ fo_t).tocsr()
+            r = np.repeat(np.arange(prod.shape[0]), np.diff(prod.indptr))
+            cols, vals = prod.indices, prod.data
+            ok = f.need_school[rows_idx][r] != o_school[cols]
+            r, cols, vals = r[ok], cols[ok], vals[ok]
+            if len(r) == 0:
+                continue
+            order = np.lexsort((cols, -vals, r))
+            r, cols = r[order], cols[order]
+            first = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+            rank = np.arange(len(r)) - np.repeat(first, np.diff(np.r_[first, len(r)]))
+            sel = rank < c
+            found_i.append(rows_idx[r[sel]])
+            found_j.append(offer_idx[cols[sel]])
+            np.add.at(count, rows_idx[r[sel]], 1)
+
+    bn_theme, bo_theme = theme_n[block_needs], theme_o[block_offers]
+    for t in range(len(f.themes)):
+        search(block_needs[bn_theme == t], block_offers[bo_theme == t])
+    search(block_needs[count[block_needs] < c], block_offers)
+    # too few offers sharing a distinctive word: fill up by theme similarity
+    short = block_needs[count[block_needs] < fill_to]
+    kk = min(fill_to, len(block_offers))
+    for start in range(0, len(short) if kk > 0 else 0, 512):
+        rows_idx = short[start : start + 512]
+        sim = f.p_need[rows_idx] @ f.p_offer[block_offers].T
+        same = f.need_school[rows_idx][:, None] == f.offer_school[block_offers][None, :]
+        sim[same] = -1.0
+        top = np.argpartition(-sim, kk - 1, axis=1)[:, :kk]
+        ok = ~same[np.arange(len(rows_idx))[:, None], top]
+        found_i.append(np.repeat(rows_idx, kk)[ok.ravel()])
+        found_j.append(block_offers[top.ravel()][ok.ravel()])
+    if not found_i:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    key = np.unique(np.concatenate(found_i) * f.m + np.concatenate(found_j))
+    return key // f.m, key % f.m
+
+
+def regional_blocks(f: RoundFeatures) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Regional blocks of (need indices, offer indices) for candidate generation on large rounds.
+
+    Schools are split recursively at the (need-weighted) median Easting or Northing,
+    whichever spreads wider, until a block has at most ``BLOCK_NEEDS`` needs. A school
+    without coordinates takes its local authority's centre; schools with neither form one
+    more block. Candidates never cross blocks.
+    """
+    if f.n <= BLOCK_NEEDS:
+        return [(np.arange(f.n), np.arange(f.m))]
+    s = f.n_school_ids
+    east, north = f.east.copy(), f.north.copy()
+    for la in np.unique(f.la_codes[f.la_codes >= 0]):
+        members = f.la_codes == la
+        known = members & ~np.isnan(east)
+        if known.any():
+            fill = members & np.isnan(east)
+            east[fill], north[fill] = east[known].mean(), north[known].mean()
+    need_count = np.bincount(f.need_school, minlength=s)
+    used = (need_count + np.bincount(f.offer_school, minlength=s)) > 0
+    located = np.flatnonzero(used & ~np.isnan(east))
+    groups: list[np.ndarray] = []
+    stack = [located] if len(located) else []
+    while stack:
+        ids = stack.pop()
+        if need_count[ids].sum() <= BLOCK_NEEDS or len(ids) < 2:
+            groups.append(ids)
+            continue
+        coord = east if np.ptp(east[ids]) >= np.ptp(north[ids]) else north
+        ids = ids[np.lexsort((ids, coord[ids]))]
+        cum = np.cumsum(need_count[ids])
+        cut = int(np.clip(np.searchsorted(cum, cum[-1] / 2) + 1, 1, len(ids) - 1))
+        stack.extend([ids[cut:], ids[:cut]])
+    unlocated = np.flatnonzero(used & np.isnan(east))
+    if len(unlocated):
+        groups.append(unlocated)
+    block_of = np.full(s, -1)
+    for g, ids in enumerate(groups):
+        block_of[ids] = g
+    nb, ob = block_of[f.need_school], block_of[f.offer_school]
+    return [(np.flatnonzero(nb == g), np.flatnonzero(ob == g)) for g in range(len(groups))]

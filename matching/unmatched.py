@@ -1,0 +1,120 @@
+"""What a round left: a reason for every need it did not pair, and the network's gaps.
+
+A lead who reads "3 of 6 needs paired" needs to know what to do about the other three. The
+answer is one of three reasons, checked in this order:
+
+* ``offers_taken``: some offer was likely enough (probability >= the threshold), but the
+  assignment gave it to other needs (its capacity is used) or its school and this one were
+  paired recently. Next round may do better.
+* ``no_offer_on_theme``: no school in the network (other than the need's own) offers help on
+  the need's main theme. Nothing to tune: the network needs a school that offers it.
+* ``too_unlikely``: there are offers on the theme, but the closest ones (listed, up to three,
+  with their probabilities) are too unlikely a fit to propose.
+
+A **gap** is a theme where needs outnumber the places offered (offers' capacities summed):
+what a lead can act on, by finding a school to offer it.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+OFFERS_TAKEN = "offers_taken"
+NO_OFFER_ON_THEME = "no_offer_on_theme"
+TOO_UNLIKELY = "too_unlikely"
+REASONS = (OFFERS_TAKEN, NO_OFFER_ON_THEME, TOO_UNLIKELY)
+REASON_LABELS = {
+    OFFERS_TAKEN: "likely offers went to other needs",
+    NO_OFFER_ON_THEME: "no offer on its theme in the network",
+    TOO_UNLIKELY: "closest offers too unlikely",
+}
+CLOSEST = 3
+
+
+def likely_fit(probability: float) -> str:
+    """A probability in words a deputy head reads at a glance: "likely fit: 8 in 10"."""
+    return f"likely fit: {int(round(10 * float(probability)))} in 10"
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """A need the round did not pair, and why. ``closest``: up to three (offer id,
+    probability) of the need's best-fitting offers, best first."""
+
+    need_id: str
+    theme: str
+    reason: str
+    closest: tuple[tuple[str, float], ...] = ()
+
+    def describe(self) -> str:
+        from matching.themes import THEME_LABELS
+
+        label = THEME_LABELS.get(self.theme, self.theme).lower()
+        if self.reason == NO_OFFER_ON_THEME:
+            return f"No other school in the network offers help with {label} yet."
+        if self.reason == OFFERS_TAKEN:
+            return "The offers likely to fit went to other needs this round (or were paired with this school recently)."
+        closest = ", ".join(f"{offer} ({likely_fit(p)})" for offer, p in self.closest)
+        return f"The closest offers are too unlikely a fit: {closest}." if closest else "No offer is close enough."
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A theme where the network's needs outnumber the places offered on it."""
+
+    theme: str
+    needs: int
+    offers: int
+    places: int
+
+    def describe(self) -> str:
+        from matching.themes import THEME_LABELS
+
+        return (f"{THEME_LABELS.get(self.theme, self.theme)}: {self.needs} need{'s' * (self.needs != 1)}, "
+                f"{self.places} place{'s' * (self.places != 1)} offered")
+
+
+def find_gaps(need_theme: np.ndarray, offer_theme: np.ndarray, capacity: np.ndarray, themes) -> list[Gap]:
+    """Themes (indices into ``themes``) where needs outnumber offered places, biggest shortfall first."""
+    needs = np.bincount(need_theme, minlength=len(themes))
+    offers = np.bincount(offer_theme, minlength=len(themes))
+    places = np.bincount(offer_theme, weights=capacity, minlength=len(themes)).astype(np.int64)
+    out = [Gap(themes[t], int(needs[t]), int(offers[t]), int(places[t])) for t in range(len(themes))
+           if needs[t] > places[t]]
+    return sorted(out, key=lambda g: (-(g.needs - g.places), g.theme))
+
+
+def explain_unmatched(f, pairs, chosen: np.ndarray, threshold: float) -> list[Unmatched]:
+    """An :class:`Unmatched` for every need of features ``f`` with no pair in ``chosen``
+    (indices into ``pairs``), sorted by need id."""
+    paired = np.zeros(f.n, dtype=bool)
+    paired[pairs.need[chosen]] = True
+    left = np.flatnonzero(~paired)
+    if len(left) == 0:
+        return []
+    need_theme, offer_theme = f.need_theme, f.offer_theme
+    likely = np.zeros(f.n, dtype=bool)
+    likely[pairs.need[pairs.probability >= threshold]] = True
+    open_offer = f.capacity > 0
+    on_theme_total = Counter(offer_theme[open_offer].tolist())
+    on_theme_school = Counter(zip(f.offer_school[open_offer].tolist(), offer_theme[open_offer].tolist()))
+    # up to CLOSEST best pairs per need, by probability (ties: lower offer index)
+    order = np.lexsort((pairs.offer, -pairs.probability, pairs.need))
+    pn = pairs.need[order]
+    first = np.searchsorted(pn, np.arange(f.n))
+    last = np.searchsorted(pn, np.arange(f.n), side="right")
+    out = []
+    for i in left:
+        top = order[first[i] : min(last[i], first[i] + CLOSEST)]
+        closest = tuple((f.offers[int(pairs.offer[p])].id, round(float(pairs.probability[p]), 3)) for p in top)
+        t = int(need_theme[i])
+        if likely[i]:
+            reason = OFFERS_TAKEN
+        elif on_theme_total[t] - on_theme_school[(int(f.need_school[i]), t)] <= 0:
+            reason = NO_OFFER_ON_THEME
+        else:
+            reason = TOO_UNLIKELY
+        out.append(Unmatched(f.needs[i].id, f.themes[t], reason, closest))
+    return out

@@ -1,0 +1,132 @@
+"""What a round says beyond its proposals: unpaired needs with reasons, gaps, exclusions, top-k."""
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from matching import Gap, Matcher, NeedItem, OfferItem, Weights, gaps, likely_fit, match, propose
+
+pytestmark = pytest.mark.usefixtures("keyword_default_model")
+
+TODAY = datetime.date(2026, 1, 15)
+
+
+def run(needs, offers, **kw):
+    kw.setdefault("today", TODAY)
+    return match(needs, offers, **kw)
+
+
+def test_every_unpaired_need_gets_its_reason():
+    needs = [
+        NeedItem("n1", "A", "help with maths times tables"),  # paired
+        NeedItem("n2", "C", "help with maths number work"),  # the one maths offer is taken: capacity 1
+        NeedItem("n3", "A", "our safeguarding culture and online safety"),  # nobody offers safeguarding
+        NeedItem("n4", "A", "reading and phonics in reception"),  # only a far-fetched reading offer
+        NeedItem("n5", "B", "attendance and persistent absence"),  # the only attendance offer is its own school's
+    ]
+    offers = [
+        OfferItem("o1", "B", "we teach times tables and maths number work", capacity=1),
+        OfferItem("o2", "B", "attendance first day calling"),
+        OfferItem("o3", "C", "books", theme="reading"),
+    ]
+    result = run(needs, offers, weights=Weights(min_relevance=0.9))
+    assert [(p.need_id, p.offer_id) for p in result.proposals] == [("n1", "o1")]
+    why = {u.need_id: u for u in result.unmatched}
+    assert set(why) == {"n2", "n3", "n4", "n5"}
+    assert why["n2"].reason == "offers_taken" and why["n2"].closest[0][0] == "o1"
+    assert why["n3"].reason == "no_offer_on_theme" and why["n3"].theme == "safeguarding"
+    assert "No other school in the network offers help with safeguarding" in why["n3"].describe()
+    assert why["n5"].reason == "no_offer_on_theme"  # its own school's offer does not count
+    n4 = why["n4"]
+    assert n4.reason == "too_unlikely" and n4.theme == "reading"
+    assert [o for o, _ in n4.closest][0] == "o3" and len(n4.closest) <= 3
+    assert all(p < 0.9 for _, p in n4.closest)
+    assert all(a >= b for (_, a), (_, b) in zip(n4.closest, n4.closest[1:]))
+    assert "o3 (likely fit:" in n4.describe()
+    assert result.unmatched_counts() == {"offers_taken": 1, "no_offer_on_theme": 2, "too_unlikely": 1}
+    # every need is either paired or explained, never both
+    assert {p.need_id for p in result.proposals} | set(why) == {n.id for n in needs}
+    assert not {p.need_id for p in result.proposals} & set(why)
+
+
+def test_no_offers_at_all_means_every_need_is_a_gap():
+    result = run([NeedItem("n1", "A", "maths times tables")], [])
+    assert result.proposals == [] and [u.reason for u in result.unmatched] == ["no_offer_on_theme"]
+    assert result.gaps == [Gap("maths", 1, 0, 0)]
+
+
+def test_gaps_are_themes_where_needs_outnumber_places():
+    needs = [NeedItem(f"n{k}", "A", "maths times tables") for k in range(3)] + [NeedItem("r", "A", "phonics reading")]
+    offers = [OfferItem("o1", "B", "maths mastery", capacity=2), OfferItem("o2", "B", "phonics", capacity=1),
+              OfferItem("o3", "C", "attendance calling", capacity=5)]
+    assert gaps(needs, offers) == [Gap("maths", 3, 1, 2)]
+    assert gaps(needs, offers[1:]) == [Gap("maths", 3, 0, 0)]
+    assert run(needs, offers).gaps == [Gap("maths", 3, 1, 2)]
+    assert Gap("maths", 3, 1, 2).describe() == "Maths: 3 needs, 2 places offered"
+    assert gaps([], offers) == []
+
+
+def test_excluded_pairs_are_never_proposed():
+    needs = [NeedItem("n1", "A", "maths times tables"), NeedItem("n2", "C", "maths number")]
+    offers = [OfferItem("o1", "B", "maths times tables coaching"), OfferItem("o2", "D", "maths times tables help")]
+    before = {(p.need_id, p.offer_id) for p in propose(needs, offers, today=TODAY)}
+    assert len(before) == 2
+    tried = sorted(before)[0]
+    after = run(needs, offers, exclude=[tried])
+    assert tried not in {(p.need_id, p.offer_id) for p in after.proposals}
+    listed = run(needs, offers, top_k=5, exclude=[tried]).proposals
+    assert tried not in {(p.need_id, p.offer_id) for p in listed}
+    assert len(listed) == 3
+    # unknown ids in the exclusions are ignored
+    assert run(needs, offers, exclude=[("zz", "o1"), ("n1", "zz")]) == run(needs, offers)
+
+
+def test_top_k_lists_k_offers_whatever_the_threshold():
+    needs = [NeedItem("n1", "A", "maths times tables"), NeedItem("n2", "A", "something quite unrelated")]
+    offers = [OfferItem(f"o{k}", f"S{k}", text) for k, text in
+              enumerate(["maths mastery", "phonics", "attendance calling", "governor workload", "wellbeing clubs"])]
+    offers.append(OfferItem("own", "A", "maths at our own school"))
+    strict = Weights(min_relevance=0.99)
+    out = run(needs, offers, weights=strict, top_k=3).proposals
+    per_need = {}
+    for p in out:
+        per_need.setdefault(p.need_id, []).append(p)
+    assert {k: len(v) for k, v in per_need.items()} == {"n1": 3, "n2": 3}
+    assert all(p.offer_id != "own" for p in out)
+    assert per_need["n1"][0].offer_id == "o0" and per_need["n1"][0].probability > per_need["n1"][1].probability
+    # fewer only when fewer offers of other schools exist (5 here)
+    assert len(run(needs, offers, weights=strict, top_k=10).proposals) == 10
+    # the assignment under that threshold proposes nothing
+    assert propose(needs, offers, weights=strict, today=TODAY) == []
+
+
+def test_matcher_is_a_plain_estimator():
+    m = Matcher(weights=Weights(), top_k=2)
+    assert m.get_params()["top_k"] == 2 and not hasattr(m, "pairs_")
+    needs, offers = [NeedItem("n1", "A", "maths")], [OfferItem("o1", "B", "maths")]
+    fitted = m.fit(needs, offers, today=TODAY)
+    assert fitted is m and len(m.pairs_) == 1
+    assert m.propose() == m.propose()
+
+
+def test_likely_fit_in_words():
+    assert likely_fit(0.8) == "likely fit: 8 in 10" and likely_fit(0.04) == "likely fit: 0 in 10"
+    assert likely_fit(0.96) == "likely fit: 10 in 10"
+
+
+def test_propose_keeps_the_old_top_k_contract_for_the_bot():
+    """bot/services/rounds.py assigns propose(top_k=...)'s candidates itself: until it calls
+    match(exclude=...), propose's top-k lists only offers that reach the threshold."""
+    needs = [NeedItem("n1", "A", "maths times tables")]
+    offers = [OfferItem("o1", "B", "maths times tables mastery"), OfferItem("o2", "C", "phonics"),
+              OfferItem("o3", "D", "maths number work")]
+    every = run(needs, offers, top_k=3).proposals
+    assert len(every) == 3
+    threshold = Weights().min_relevance
+    likely = [p for p in every if p.probability >= threshold]
+    assert 0 < len(likely) < 3  # the case under test: some offers are below the threshold
+    legacy = propose(needs, offers, top_k=3, today=TODAY)
+    assert [p.offer_id for p in legacy] == [p.offer_id for p in likely]
+    assert [p.rank for p in legacy] == list(range(1, len(likely) + 1))
+    assert propose(needs, offers, weights=Weights(min_relevance=0), top_k=3, today=TODAY) == every
