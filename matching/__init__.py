@@ -7,10 +7,22 @@
 
 See docs/matching.md for how a pair is scored and what "optimal" means.
 """
-from matching.engine import Matcher, RoundResult, gaps, match, propose
 from matching.items import NeedItem, OfferItem, PastPairing, Proposal, SchoolInfo
 from matching.unmatched import Gap, Unmatched, likely_fit
 from matching.weights import Weights
+
+# The engine pulls in scikit-learn (about 3 s to import): loaded when first used, so that every
+# `collab` command (which builds its argument parser from matching.cli) starts at once.
+_ENGINE = ("Matcher", "RoundResult", "gaps", "match", "propose")
+
+
+def __getattr__(name: str):
+    if name in _ENGINE:
+        from matching import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module 'matching' has no attribute {name!r}")
+
 
 __all__ = ["match", "propose", "gaps", "Matcher", "RoundResult", "Unmatched", "Gap", "likely_fit",
            "NeedItem", "OfferItem", "SchoolInfo", "PastPairing", "Proposal", "Weights"]

@@ -131,6 +131,9 @@ class Pairing(SQLModel, table=True):
     offer_id: int = Field(foreign_key="offer.id", index=True)
     state: str = Field(default="proposed", max_length=16, index=True)
     score: float = 0.0
+    # The engine's calibrated estimate that a lead would call this a good fit (0-1); None for
+    # pairings proposed before the matcher was calibrated.
+    probability: Optional[float] = None
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

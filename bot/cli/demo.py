@@ -23,6 +23,8 @@ from models.db import make_engine, session_scope, upgrade
 DEMO_TEAM = "T0DEMONET1"
 DEMO_LEAD = "U0DEMOLEAD"
 
+# How many unpaired needs of each reason the demo lists (the rest are counted).
+SHOW_LEFT = 3
 
 def data_file(name: str) -> Path:
     return Path(str(resources.files("bot") / "data" / name))
@@ -64,8 +66,11 @@ def plain_text(blocks: list[dict]) -> str:
 
 def run_demo(database_url: str = "sqlite:///demo.db", out=sys.stdout) -> int:
     from bot.delivery.digests import compose_digest
+    from bot.messages.common import gap_line
+    from bot.messages.pairings import fit
+    from bot.services.gaps import network_gaps
     from bot.services.rounds import propose_round
-    from models import Member, Need, Offer, Pairing
+    from models import Member, Need, Offer, Pairing, UnpairedNeed
 
     if database_url.startswith("sqlite:///"):
         for suffix in ("", "-wal", "-shm"):
@@ -93,7 +98,29 @@ def run_demo(database_url: str = "sqlite:///demo.db", out=sys.stdout) -> int:
             taker, giver = session.get(School, need.school_id), session.get(School, offer.school_id)
             print(f"{number:>2}. {taker.name} needs: {_short(need.text)}\n"
                   f"    → {giver.name} offers: {_short(offer.text)}\n"
-                  f"    {row.reason}  (match strength {row.score:.2f})\n", file=out)
+                  f"    {row.reason}  ({fit(row)})\n", file=out)
+        print('"Likely fit: 8 in 10" means that of ten pairings like this one, a network lead would call about '
+              "eight a good fit (the engine's estimate, calibrated on hand-labelled Ofsted sentences).\n", file=out)
+
+        left = session.exec(select(UnpairedNeed).where(UnpairedNeed.round_id == round_.id)
+                            .order_by(UnpairedNeed.reason, UnpairedNeed.need_id)).all()
+        if left:
+            print(f"{len(left)} needs were not paired this round, and why (a few of each):\n", file=out)
+            for reason in ("no_offer_on_theme", "too_unlikely", "offers_taken"):
+                rows = [row for row in left if row.reason == reason]
+                for row in rows[:SHOW_LEFT]:
+                    need = session.get(Need, row.need_id)
+                    school = session.get(School, need.school_id)
+                    print(f" - {school.name}: {_short(need.text, 90)}\n   {_why(session, row)}", file=out)
+                if len(rows) > SHOW_LEFT:
+                    print(f"   … and {len(rows) - SHOW_LEFT} more for the same reason", file=out)
+            print("", file=out)
+        gaps = network_gaps(session, workspace, round_.started_at)
+        if gaps:
+            print("Where the network needs offers (a school that could offer one of these would help most):", file=out)
+            for gap in gaps:
+                print(f" - {gap_line(gap)}", file=out)
+            print("", file=out)
 
         print("What each school's weekly digest would say (first three schools):\n", file=out)
         staff = session.exec(
@@ -107,6 +134,25 @@ def run_demo(database_url: str = "sqlite:///demo.db", out=sys.stdout) -> int:
     engine.dispose()
     print("This was a dry run: nothing was sent to Slack. See README.md to connect a workspace.", file=out)
     return 0
+
+
+def _why(session, row) -> str:
+    """An unpaired need's reason in a deputy head's words, naming the closest offers' schools."""
+    from matching import likely_fit
+    from bot.messages.common import theme_label
+    from models import Offer
+
+    if row.reason == "no_offer_on_theme":
+        return f"No other school in the network offers help with {theme_label(row.theme).lower()} yet."
+    if row.reason == "offers_taken":
+        return "The offers likely to fit went to other needs this round (or were paired with this school before)."
+    closest = []
+    for part in filter(None, row.closest.split(",")):
+        offer_id, _, probability = part.partition(":")
+        offer = session.get(Offer, int(offer_id))
+        closest.append(f"{session.get(School, offer.school_id).name} ({likely_fit(float(probability))})")
+    return ("The closest offers are too unlikely a fit to propose: " + "; ".join(closest) + "."
+            if closest else "No offer is close enough to propose.")
 
 
 def _short(text: str, limit: int = 140) -> str:

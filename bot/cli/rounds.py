@@ -29,6 +29,9 @@ def run_round(args, settings=None, messenger=None, out=None) -> int:
     from bot.config import SettingsError, load_settings
     from bot.domain.errors import NotFound
     from bot.delivery.pairings import post_review_cards
+    from bot.messages.common import plural
+    from bot.messages.pairings import left_line
+    from bot.services.gaps import reasons_left, themes_nobody_offers
     from bot.services.rounds import propose_round
     from bot.services.workspaces import installed_workspaces
     from models.db import session_scope
@@ -50,9 +53,12 @@ def run_round(args, settings=None, messenger=None, out=None) -> int:
         for workspace in workspaces:
             with session_scope(engine) as session:
                 match_round = propose_round(session, workspace, settings, started_by="cli")
+                why = left_line(reasons_left(session, match_round.id), themes_nobody_offers(session, match_round.id))
             counts = post_review_cards(engine, messenger, workspace, settings)
-            print(f"{workspace.team_id}: {match_round.needs_considered} open needs, {match_round.offers_considered} "
-                  f"offers with room; {match_round.proposals} new pairings; {counts['posted']} review cards posted"
+            print(f"{workspace.team_id}: {plural(match_round.needs_considered, 'open need')}, "
+                  f"{plural(match_round.offers_considered, 'offer')} with room; "
+                  f"{plural(match_round.proposals, 'new pairing')}; {plural(counts['posted'], 'review card')} posted"
                   + (f", {counts['failed']} failed" if counts["failed"] else "")
-                  + (f", {counts['waiting']} to retry" if counts["waiting"] else "") + ".", file=out)
+                  + (f", {counts['waiting']} to retry" if counts["waiting"] else "") + "."
+                  + (f" {why}" if why else ""), file=out)
     return 0

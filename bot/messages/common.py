@@ -67,6 +67,12 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
+def gap_line(gap) -> str:
+    """`SEND and inclusion: 3 needs waiting, 1 place offered`: a gap (bot/services/gaps.py), counts only."""
+    return (f"{theme_label(gap.theme)}: {plural(gap.needs, 'need')} waiting, "
+            f"{plural(gap.places, 'place')} offered")
+
+
 def theme_label(theme: str) -> str:
     """A theme's one label ("Sixth form and careers"), the same on every surface."""
     from matching.themes import THEME_LABELS

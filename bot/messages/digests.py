@@ -7,7 +7,7 @@ tables: a school only ever reads about itself, and the network only as a whole. 
 from __future__ import annotations
 
 from bot.messages.common import (
-    SCHOOL, actions, button, context, divider, escape, header, plural, quote, section, theme_label, theme_words,
+    SCHOOL, actions, button, context, divider, escape, gap_line, header, plural, quote, section, theme_label, theme_words,
 )
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
@@ -84,6 +84,9 @@ def _network_blocks(network) -> list[dict]:
             for theme, c in network.by_theme.items()
         ]
         blocks.append(section("\n".join(lines)))
+    if network.gaps:
+        blocks.append(section("*Where the network needs offers* (a school that could offer one of these would help most)\n"
+                              + "\n".join(f"• {escape(gap_line(g))}" for g in network.gaps)))
     return blocks
 
 

@@ -1,7 +1,7 @@
 """Messages and modals of the pairing lifecycle: review cards, introductions, follow-ups, feedback.
 
 Every piece of text a person typed (needs, offers, reasons, school names) goes through
-``escape``. Scores are shown to leads only, as "match strength", never to staff.
+``escape``. How likely a pairing is to fit is shown to leads only ("likely fit: 8 in 10"), never to staff.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.pairings import IMPACTS, State
 from bot.domain.time import aware
 from bot.domain.people import FORGOTTEN
-from bot.messages.common import actions, button, context, escape, option, plain, plural, quote, reply, section
+from bot.messages.common import actions, button, context, escape, option, plain, plural, quote, reply, section, theme_label
 from bot.messages.reasons import because
 
 IMPACT_WORDS = IMPACTS
@@ -24,6 +24,15 @@ PAST_TENSE = {
     "proposed": "proposed", "approved": "approved", "rejected": "rejected", "introduced": "introduced",
     "connected": "marked as connected", "declined": "marked as not going ahead", "completed": "completed",
 }
+
+
+def fit(pairing) -> str:
+    """What the match strength means, in words a lead reads at a glance: "likely fit: 8 in 10"."""
+    from matching import likely_fit
+
+    if pairing.probability is None:
+        return f"match strength {pairing.score:.2f}"
+    return likely_fit(pairing.probability)
 
 
 def when(moment: datetime | None, zone: ZoneInfo | str = "Europe/London") -> str:
@@ -80,7 +89,7 @@ def review_card(view) -> tuple[str, list[dict]]:
     text = f"New pairing to review: {view.need_school.name} needs help; {view.offer_school.name} can offer it."
     blocks = [
         section(summary_line(view) + (f"\n{_why(view)}" if p.reason else "")),
-        context(f"match strength {p.score:.2f} · for leads only · pairing {p.id}"),
+        context(f"{fit(p)} · for leads only · pairing {p.id}"),
         decision_buttons(p.id),
     ]
     return text, blocks
@@ -98,7 +107,7 @@ def decided_card(view, zone) -> tuple[str, list[dict]]:
         outcome = f":white_check_mark: Approved by {by}, {when(p.decided_at, zone)}"
     blocks = [
         section(summary_line(view) + (f"\n{_why(view)}" if p.reason else "")),
-        context(f"match strength {p.score:.2f} · for leads only · pairing {p.id}"),
+        context(f"{fit(p)} · for leads only · pairing {p.id}"),
         section(outcome),
     ]
     return outcome.split(" ", 1)[1], blocks
@@ -111,7 +120,7 @@ def pending_blocks(views, total: int | None = None) -> list[dict]:
     blocks = [section(f"*Pairings to review* ({total if total is not None else len(views)})")]
     for view in views:
         blocks.append(section(summary_line(view) + (f"\n{_why(view)}" if view.pairing.reason else "")))
-        blocks.append(context(f"match strength {view.pairing.score:.2f} · pairing {view.pairing.id}"))
+        blocks.append(context(f"{fit(view.pairing)} · pairing {view.pairing.id}"))
         blocks.append(decision_buttons(view.pairing.id))
     if total is not None and total > len(views):
         blocks.append(context(f"…and {total - len(views)} more in the review channel."))
@@ -122,17 +131,41 @@ def review_reply(views, total: int) -> dict:
     return reply(f"{plural(total, 'pairing')} to review", pending_blocks(views, total))
 
 
-def round_summary(match_round, posted: int, failed: int = 0, channel: str | None = None) -> str:
+# Why a round left a need, as a lead reads it after "N needs left:" (matching.unmatched.REASONS).
+LEFT_BECAUSE = {
+    "no_offer_on_theme": "no school offers help on their theme yet",
+    "too_unlikely": "the closest offers are unlikely fits",
+    "offers_taken": "the offers likely to fit went to other needs this round",
+}
+
+
+def left_line(left: dict[str, int] | None, themes=()) -> str:
+    """`4 needs left: 2 because no school offers help on their theme yet (SEND and inclusion), …`."""
+    left = {reason: n for reason, n in (left or {}).items() if n}
+    if not left:
+        return ""
+    parts = []
+    for reason, n in sorted(left.items(), key=lambda item: -item[1]):
+        part = f"{n} because {LEFT_BECAUSE.get(reason, reason)}"
+        if reason == "no_offer_on_theme" and themes:
+            part += f" ({', '.join(theme_label(t) for t in themes[:3])}{', …' if len(themes) > 3 else ''})"
+        parts.append(part)
+    return f"{plural(sum(left.values()), 'need')} left: " + "; ".join(parts) + "."
+
+
+def round_summary(match_round, posted: int, failed: int = 0, channel: str | None = None,
+                  left: dict[str, int] | None = None, themes=()) -> str:
     considered = (f"{plural(match_round.needs_considered, 'open need')} and "
                   f"{plural(match_round.offers_considered, 'offer')} with room")
+    why = left_line(left, themes)
     if not match_round.proposals:
-        return f"Matching round done: {considered}, but no new pairings this time."
+        return f"Matching round done: {considered}, but no new pairings this time." + (f" {why}" if why else "")
     where = f" in <#{channel}>" if channel else ""
     text = (f"Matching round done: {plural(match_round.proposals, 'new pairing')} from {considered}. "
             f"{plural(posted, 'review card')} posted{where}.")
     if failed:
         text += (f" {plural(failed, 'card')} could not be posted: check the bot is in the review channel.")
-    return text
+    return text + (f" {why}" if why else "")
 
 
 def reject_modal(view, channel: str = "", ts: str = "") -> dict:

@@ -8,7 +8,7 @@ import io
 from datetime import datetime
 
 from bot.domain.pairings import HELPED
-from bot.messages.common import escape, plural, reply, section, theme_label
+from bot.messages.common import escape, gap_line, plural, reply, section, theme_label
 from bot.services.reports import NetworkReport
 
 STATE_WORDS = {
@@ -79,6 +79,10 @@ def report_text(report: NetworkReport, day: str, zone=None) -> str:
             if counts.average_impact is not None:
                 line += f", average impact {counts.average_impact:.1f}"
             lines.append(line)
+    if report.gaps:
+        lines.append("*Where the network needs offers* (needs outnumber the places offered; a school that could "
+                     "offer one of these would help most)")
+        lines += [f"• {escape(gap_line(g))}" for g in report.gaps]
     lines.append("_For the network's own improvement: please share the themes, not comparisons between schools._")
     return "\n".join(lines)
 

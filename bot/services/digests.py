@@ -24,6 +24,7 @@ from bot.services.calendar import half_term_start, iso_week, school_year_start
 from bot.services.matches import pairings_of_school
 from bot.services.members import is_paused
 from bot.services.reciprocity import give_receive, helped_pairings
+from bot.services.gaps import network_gaps
 from models import Member, Need, Offer, Pairing, School, Workspace
 
 KIND = "digest"
@@ -62,6 +63,8 @@ class NetworkSummary:
     connected: int
     offers_open: int
     by_theme: dict[str, ThemeCounts]
+    # Themes where waiting needs outnumber the places offered (bot/services/gaps.py).
+    gaps: list = field(default_factory=list)
 
 
 @dataclass
@@ -180,6 +183,7 @@ def network_summary(session: Session, workspace: Workspace, now: datetime, setti
         connected=sum(c.connected for c in by_theme.values()),
         offers_open=offers_open,
         by_theme={t: c for t, c in sorted(by_theme.items()) if c.waiting or c.in_progress or c.connected},
+        gaps=network_gaps(session, workspace, now),
     )
 
 

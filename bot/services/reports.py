@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from bot.domain.pairings import HELPED, State
 from bot.domain.people import FORGOTTEN
 from bot.domain.time import aware
+from bot.services.gaps import network_gaps
 from models import Feedback, Member, Need, Offer, Pairing, School, Workspace
 
 # A cell starting with one of these is read as a formula by Excel, LibreOffice and Sheets.
@@ -197,6 +198,8 @@ class NetworkReport:
     quartiles: list[Quartile] = field(default_factory=list)  # empty: too few schools with a known % FSM
     fsm_unknown_needs: int = 0
     exchange: Exchange = field(default_factory=Exchange)
+    # Themes where waiting needs outnumber the places offered (bot/services/gaps.py): what a lead can act on.
+    gaps: list = field(default_factory=list)
 
     @property
     def year_pairings(self) -> int:
@@ -226,7 +229,7 @@ def network_report(session: Session, workspace: Workspace, now: datetime, since:
     flowed. Names no school."""
     now = aware(now)
     since = aware(since)
-    report = NetworkReport(at=now, since=since)
+    report = NetworkReport(at=now, since=since, gaps=network_gaps(session, workspace, now))
     needs = session.exec(select(Need).where(Need.workspace_id == workspace.id)).all()
     offers = session.exec(select(Offer).where(Offer.workspace_id == workspace.id)).all()
     rows = session.exec(

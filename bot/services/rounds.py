@@ -10,17 +10,18 @@ time: an offer's capacity in use is its live pairings (proposed ones included, s
 round before the review cannot overbook it) plus those completed in the last 13 weeks.
 Rejected and declined pairings use nothing, so rejecting or "it didn't happen" frees a slot.
 
-A (need, offer) pair that has ever had a pairing row is never proposed again: the engine is
-asked for each need's best candidates and the optimal capacity-respecting assignment is then
-made over the pairs that remain, so a rejected pair leaves room for the next best offer.
+A (need, offer) pair that has ever had a pairing row is never proposed again: the engine is told
+to exclude it, and makes its optimal capacity-respecting assignment over the pairs that remain,
+so a rejected pair leaves room for the next best offer. Each need the round leaves is recorded
+with the engine's reason (no offer on its theme; the closest offers too unlikely; the likely
+offers' places went to other needs), so a lead can see what is missing, not just "3 of 6 paired".
 """
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date, datetime, timedelta
 
-import numpy as np
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -28,7 +29,7 @@ from sqlmodel import Session, select
 from bot.domain.errors import InvalidInput
 from bot.domain.pairings import AGREED, LIVE, State
 from bot.domain.time import aware
-from models import MatchRound, Need, Offer, Pairing, PairingEvent, School, Workspace, utcnow
+from models import MatchRound, Need, Offer, Pairing, PairingEvent, School, UnpairedNeed, Workspace, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +103,9 @@ def weights_for(settings):
 def propose_round(
     session: Session, workspace: Workspace, settings, started_by: str = "scheduler", today: date | None = None,
 ) -> MatchRound:
-    """Run the engine and store its proposals as `proposed` pairings. No Slack here."""
-    from matching import NeedItem, OfferItem, SchoolInfo, propose
-    from matching.engine import SCORE_DECIMALS
+    """Run the engine and store its proposals as `proposed` pairings, and the needs it left with
+    the engine's reason for each (``UnpairedNeed``). No Slack here."""
+    from matching import NeedItem, OfferItem, SchoolInfo, match
 
     now = utcnow()
     today = today or now.astimezone(settings.zone).date()
@@ -114,7 +115,7 @@ def propose_round(
                              needs_considered=len(needs), offers_considered=len(offers))
     session.add(match_round)
     session.flush()
-    if not needs or not offers:
+    if not needs:
         return match_round
 
     school_ids = {n.school_id for n in needs} | {o.school_id for o, _ in offers}
@@ -122,29 +123,29 @@ def propose_round(
     urn = {s.id: s.urn for s in schools}
     infos = [SchoolInfo(urn=s.urn, name=s.name, phase=s.phase, local_authority=s.local_authority, trust=s.trust,
                         easting=s.easting, northing=s.northing, fsm_percent=s.fsm_percent) for s in schools]
-    need_ids = [n.id for n in needs]
-    taken = defaultdict(set)  # need id -> offer ids it has ever been paired with
-    for need_id, offer_id in session.exec(
-        select(Pairing.need_id, Pairing.offer_id).where(Pairing.need_id.in_(need_ids))
-    ).all():
-        taken[need_id].add(offer_id)
-
-    weights = weights_for(settings)
-    k = weights.candidates_per_need + max((len(v) for v in taken.values()), default=0)
-    candidates = propose(
+    # A pair that has ever had a pairing row (rejected, declined, done) is never proposed again.
+    tried = session.exec(
+        select(Pairing.need_id, Pairing.offer_id).where(Pairing.need_id.in_([n.id for n in needs]))
+    ).all()
+    result = match(
         [NeedItem(id=str(n.id), school_urn=urn[n.school_id], text=n.text, theme=n.theme) for n in needs],
         [OfferItem(id=str(o.id), school_urn=urn[o.school_id], text=o.text, theme=o.theme, capacity=left)
          for o, left in offers],
-        infos, history(session, workspace), weights=weights, today=today, top_k=k,
+        infos, history(session, workspace), weights=weights_for(settings), today=today,
+        exclude=[(str(need_id), str(offer_id)) for need_id, offer_id in tried],
     )
-    candidates = [c for c in candidates if int(c.offer_id) not in taken[int(c.need_id)]]
-    chosen = _assign(candidates, {o.id: left for o, left in offers}, SCORE_DECIMALS)
+    for left in result.unmatched:
+        closest = ",".join(f"{offer_id}:{probability:.2f}" for offer_id, probability in left.closest)
+        session.add(UnpairedNeed(round_id=match_round.id, need_id=int(left.need_id), theme=left.theme[:40],
+                                 reason=left.reason[:40], closest=closest[:200]))
+    chosen = result.proposals
 
     made = 0
     for proposal in chosen:
         pairing = Pairing(
             workspace_id=workspace.id, round_id=match_round.id, need_id=int(proposal.need_id),
             offer_id=int(proposal.offer_id), state=State.PROPOSED.value, score=float(proposal.score),
+            probability=float(proposal.probability),
             reason=proposal.reason, created_at=now, updated_at=now,
         )
         try:
@@ -162,22 +163,6 @@ def propose_round(
     session.flush()
     return match_round
 
-
-def _assign(candidates, capacity: dict[int, int], decimals: int):
-    """The optimal capacity-respecting assignment over the remaining candidate pairs."""
-    from matching.assign import optimal_assignment
-
-    if not candidates:
-        return []
-    need_index = {nid: i for i, nid in enumerate(sorted({c.need_id for c in candidates}))}
-    offer_list = sorted({c.offer_id for c in candidates}, key=int)
-    offer_index = {oid: j for j, oid in enumerate(offer_list)}
-    pair_need = np.array([need_index[c.need_id] for c in candidates], dtype=np.int64)
-    pair_offer = np.array([offer_index[c.offer_id] for c in candidates], dtype=np.int64)
-    weight = np.array([int(round(c.score * 10**decimals)) for c in candidates], dtype=np.int64)
-    cap = np.array([capacity[int(oid)] for oid in offer_list], dtype=np.int64)
-    picked = optimal_assignment(pair_need, pair_offer, weight, cap, len(need_index))
-    return sorted((candidates[i] for i in picked), key=lambda c: (int(c.need_id), int(c.offer_id)))
 
 
 # --------------------------------------------------------------------------- review cards

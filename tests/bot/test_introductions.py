@@ -82,7 +82,7 @@ def test_cli_round_posts_cards_and_prints_a_summary(slack, engine, schools, sett
     net.offer(engine, net.HINCHLEY, net.ABSENCE_OFFER, theme="attendance")
     out = io.StringIO()
     assert run_round(parse(["round"]), settings=settings, out=out) == 0
-    assert "T0COLLAB1: 1 open needs, 1 offers with room; 1 new pairings; 1 review cards posted." in out.getvalue()
+    assert "T0COLLAB1: 1 open need, 1 offer with room; 1 new pairing; 1 review card posted." in out.getvalue()
     assert len(slack.calls_to("chat.postMessage")) == 1
     out = io.StringIO()
     run_round(parse(["round", "--team", "T0COLLAB1"]), settings=settings, out=out)

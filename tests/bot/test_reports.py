@@ -179,6 +179,7 @@ def test_report_sends_a_chart_and_the_networks_counts(sender, slack, engine, sch
     # This network's two needs were posted today (this school year); their pairings date from last March.
     assert "This school year so far" in summary and "2 needs posted, 0 introductions, 0 connected" in summary
     assert "No pairings yet this school year, so no chart" in summary
+    assert "Where the network needs offers" not in summary  # the open need has an offer with places
     # No school is named, ranked or compared.
     for school in net.SCHOOLS:
         assert school["name"] not in summary
@@ -352,3 +353,16 @@ def test_a_paused_lead_is_not_reminded(engine, slack, clock):
     with freeze_time(T0 + timedelta(days=2)):
         jobs.run_job(clock.rt, "review_reminders")
     assert [c.params["channel"] for c in reminders(slack)] == [LEAD]
+
+
+def test_report_names_the_networks_gaps_and_only_this_networks(sender, slack, engine, schools):
+    """Issue 7: the themes where needs outnumber the places offered, which a lead can act on."""
+    build(engine)
+    net.need(engine, net.STMARY, "help with SEND provision for autistic pupils in mainstream", theme="send")
+    net.need(engine, "U0OTHER001", "another network's careers need for sixth formers", team=OTHER_TEAM,
+             theme="post16_careers")
+    sender.command("report", user_id=LEAD)
+    summary = slack.wait_for("chat.postMessage")[0].params["text"]
+    gaps = summary.split("Where the network needs offers")[1]
+    assert "SEND and inclusion: 1 need waiting, 0 places offered" in gaps
+    assert "careers" not in gaps.lower() and "sixth form" not in gaps.lower()

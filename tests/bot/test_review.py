@@ -50,6 +50,16 @@ def test_round_posts_a_review_card_and_tells_the_lead(sender, slack, engine, sch
     assert pairing.state == "proposed" and pairing.review_channel == REVIEW_CHANNEL and pairing.review_ts
 
 
+def test_the_leads_round_summary_says_which_needs_were_left_and_why(sender, slack, engine, schools):
+    """Issue 7: not just "1 of 3 needs paired": what is missing, so the lead can find a school to offer it."""
+    setup_network(engine)
+    net.need(engine, net.STMARY, "help with SEND provision for autistic pupils in mainstream", theme="send")
+    net.need(engine, net.STMARYRC, "support for our SENCo with EHCP applications and reviews", theme="send")
+    text = run_round(sender, slack).params["text"]
+    assert "1 new pairing from 3 open needs" in text
+    assert "2 needs left: 2 because no school offers help on their theme yet (SEND and inclusion)." in text
+
+
 def test_round_and_review_are_for_leads_only(sender, slack, engine, schools):
     setup_network(engine)
     for sub in ("round", "review"):

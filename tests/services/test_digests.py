@@ -119,6 +119,11 @@ def test_leads_also_get_the_network_by_theme(engine, net, settings):
     assert "Reading and phonics: 1 waiting, 0 paired, 0 connected" in said
     assert "Maths: 0 waiting, 0 paired, 1 connected" in said
     assert "Hinchley Wood School" in said  # and their own school's part too
+    # Issue 7: the gaps a lead can act on (needs outnumber places offered), counts only.
+    assert "Where the network needs offers" in said
+    assert "Attendance: 1 need waiting, 0 places offered" in said
+    assert "Reading and phonics: 1 need waiting, 0 places offered" in said
+    assert "Maths: 0 needs" not in said and "Maths:" not in said.split("Where the network needs offers")[1]
 
 
 def test_a_lead_without_a_school_gets_the_network_part_only(engine, net, settings):

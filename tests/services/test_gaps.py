@@ -29,3 +29,46 @@ def test_more_places_cover_the_needs_and_the_widest_gap_comes_first(engine):
     net.offer(engine, net.COLGATE, "we have spare places on our attendance training", capacity=3, theme="attendance")
     net.need(engine, net.STMARY, "help with SEND provision for autistic pupils in mainstream", theme="send")
     assert gaps(engine) == [("reading", 3, 0), ("send", 1, 0)]
+
+
+def test_a_round_records_each_need_it_left_and_why(engine):
+    from sqlmodel import select
+
+    from bot.config import Settings
+    from bot.services import rounds
+    from bot.services.gaps import reasons_left
+    from models import UnpairedNeed
+
+    net.network(engine)  # the absence need and offer: paired
+    send = net.need(engine, net.STMARY, "help with SEND provision for autistic pupils in mainstream", theme="send")
+    with session_scope(engine) as session:
+        done = rounds.propose_round(session, net.workspace(engine), Settings(review_channel="C1"))
+        assert done.proposals == 1
+        assert reasons_left(session, done.id) == {"offers_taken": 0, "no_offer_on_theme": 1, "too_unlikely": 0}
+        [left] = session.exec(select(UnpairedNeed)).all()
+        assert (left.need_id, left.theme, left.reason) == (send, "send", "no_offer_on_theme")
+    with session_scope(engine) as session:  # the next round leaves it again, and says so again
+        again = rounds.propose_round(session, net.workspace(engine), Settings(review_channel="C1"))
+        assert again.proposals == 0 and reasons_left(session, again.id)["no_offer_on_theme"] == 1
+
+
+def test_a_need_whose_only_offer_was_rejected_is_left_with_a_reason(engine):
+    from sqlmodel import select
+
+    from bot.config import Settings
+    from bot.services import pairings, rounds
+    from bot.services.gaps import reasons_left
+    from models import Pairing
+
+    net.network(engine)
+    settings = Settings(review_channel="C1", leads=frozenset({"U0LEAD0001"}))
+    with session_scope(engine) as session:
+        rounds.propose_round(session, net.workspace(engine), settings)
+    with session_scope(engine) as session:
+        pairing = session.exec(select(Pairing)).one()
+        pairings.reject(session, net.workspace(engine), pairing.id, "U0LEAD0001", reason="not this one",
+                        leads=settings.leads)
+    with session_scope(engine) as session:
+        again = rounds.propose_round(session, net.workspace(engine), settings)
+        left = reasons_left(session, again.id)
+        assert again.proposals == 0 and sum(left.values()) == 1 and left["no_offer_on_theme"] == 0

@@ -1,4 +1,5 @@
-"""unpaired needs: each round records the needs it left and why (issue 7)
+"""unpaired needs and likely fit: each round records the needs it left and why, and each pairing
+the engine's calibrated probability that it is a good fit (issue 7)
 
 Revision ID: 0003_unpaired_needs
 Revises: 0002_request_guard
@@ -31,9 +32,13 @@ def upgrade() -> None:
     with op.batch_alter_table('unpairedneed', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_unpairedneed_need_id'), ['need_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_unpairedneed_round_id'), ['round_id'], unique=False)
+    with op.batch_alter_table('pairing', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('probability', sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('pairing', schema=None) as batch_op:
+        batch_op.drop_column('probability')
     with op.batch_alter_table('unpairedneed', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_unpairedneed_round_id'))
         batch_op.drop_index(batch_op.f('ix_unpairedneed_need_id'))

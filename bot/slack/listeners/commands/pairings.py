@@ -9,7 +9,7 @@ from bot.config import SettingsError
 from bot.slack.listeners.invocation import Invocation
 from bot.slack.messenger import SlackMessenger
 from bot.delivery import pairings as pairing_delivery
-from bot.services import pairings, rounds
+from bot.services import gaps, pairings, rounds
 from bot.domain.errors import CollabError
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,11 @@ def _run_round(inv: Invocation) -> None:
             raise SettingsError("COLLAB_REVIEW_CHANNEL is not set, so there is nowhere to post review cards.")
         with inv.unit() as (session, workspace):
             match_round = rounds.propose_round(session, workspace, settings, started_by=inv.user_id)
+            left = gaps.reasons_left(session, match_round.id)
+            themes = gaps.themes_nobody_offers(session, match_round.id)
         counts = pairing_delivery.post_review_cards(inv.deps.engine, SlackMessenger(inv.client), workspace, settings)
-        text = views.round_summary(match_round, counts["posted"], counts["failed"], settings.review_channel)
+        text = views.round_summary(match_round, counts["posted"], counts["failed"], settings.review_channel,
+                                   left=left, themes=themes)
     except (CollabError, SettingsError) as problem:
         text = f":warning: The round didn't run: {problem}"
     except Exception:  # the lead must hear something, whatever happened
