@@ -17,7 +17,6 @@ stages 4-5 and returns a :class:`RoundResult` without changing the fitted state.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import math
 import time
@@ -111,25 +110,9 @@ def propose(
     exclude: Iterable[tuple[str, str]] = (),
     progress: Callable[[str], None] | None = None,
 ) -> list[Proposal]:
-    """The proposals of :func:`match` (same arguments), for callers that need only those.
-
-    Compatibility (bot/services/rounds.py asks for top-k candidates and assigns them itself):
-    with ``top_k`` this keeps the old contract and lists only offers whose probability reaches
-    ``weights.min_relevance`` (re-ranked 1..), so the bot's rounds keep the threshold until
-    they call ``match(..., exclude=...)``; ``match`` and ``collab match --top-k`` list K offers
-    whatever the threshold. Without ``top_k`` it is exactly ``match(...).proposals``.
-    """
-    result = match(needs, offers, schools, history, weights, today, top_k, theme_model,
-                   exclude=exclude, progress=progress)
-    if top_k is None:
-        return result.proposals
-    out, rank, last = [], 0, None
-    for p in result.proposals:
-        if p.probability >= result.threshold and p.score > 0:
-            rank = rank + 1 if p.need_id == last else 1
-            last = p.need_id
-            out.append(dataclasses.replace(p, rank=rank))
-    return out
+    """The proposals of :func:`match` (same arguments), for callers that need only those."""
+    return match(needs, offers, schools, history, weights, today, top_k, theme_model,
+                 exclude=exclude, progress=progress).proposals
 
 
 def gaps(needs: Iterable[NeedItem], offers: Iterable[OfferItem], theme_model=None) -> list[Gap]:

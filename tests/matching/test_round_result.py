@@ -115,18 +115,12 @@ def test_likely_fit_in_words():
     assert likely_fit(0.96) == "likely fit: 10 in 10"
 
 
-def test_propose_keeps_the_old_top_k_contract_for_the_bot():
-    """bot/services/rounds.py assigns propose(top_k=...)'s candidates itself: until it calls
-    match(exclude=...), propose's top-k lists only offers that reach the threshold."""
+def test_propose_is_the_proposals_of_match_in_both_modes():
+    """One way to do it: propose() is match().proposals, top-k included (K offers whatever the threshold)."""
     needs = [NeedItem("n1", "A", "maths times tables")]
     offers = [OfferItem("o1", "B", "maths times tables mastery"), OfferItem("o2", "C", "phonics"),
               OfferItem("o3", "D", "maths number work")]
     every = run(needs, offers, top_k=3).proposals
     assert len(every) == 3
-    threshold = Weights().min_relevance
-    likely = [p for p in every if p.probability >= threshold]
-    assert 0 < len(likely) < 3  # the case under test: some offers are below the threshold
-    legacy = propose(needs, offers, top_k=3, today=TODAY)
-    assert [p.offer_id for p in legacy] == [p.offer_id for p in likely]
-    assert [p.rank for p in legacy] == list(range(1, len(likely) + 1))
-    assert propose(needs, offers, weights=Weights(min_relevance=0), top_k=3, today=TODAY) == every
+    assert propose(needs, offers, top_k=3, today=TODAY) == every
+    assert propose(needs, offers, today=TODAY) == run(needs, offers).proposals
