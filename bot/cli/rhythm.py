@@ -30,13 +30,15 @@ def _digest(args, out=None) -> int:
     from bot.domain.errors import NotFound
     from bot.services.workspaces import installed_workspaces
     from models import utcnow
-    from models.db import make_engine, session_scope
+    from bot.bootstrap import build
+    from models.db import session_scope
 
     out = out or sys.stdout
     settings = _settings()
     if not args.dry_run:
         settings.require("SLACK_BOT_TOKEN")
-    engine = make_engine(settings.database_url)
+    collab = build(settings)
+    engine = collab.engine
     now = utcnow()
     try:
         with session_scope(engine) as session:
@@ -52,7 +54,7 @@ def _digest(args, out=None) -> int:
                         _, blocks = compose_digest(session, workspace, member, now, settings)
                         print(f"--- {member.slack_user_id} ({workspace.team_id}) ---\n{plain_text(blocks)}\n", file=out)
             return 0
-        messenger = _messenger(settings)
+        messenger = collab.messenger
         for workspace in workspaces:
             summary = send_digests(engine, messenger, workspace, now, settings)
             print(f"{workspace.team_id}: {summary}", file=out)
@@ -61,20 +63,14 @@ def _digest(args, out=None) -> int:
         engine.dispose()
 
 
-def _messenger(settings):
-    from bot.slack.app import make_client
-    from bot.slack.messenger import SlackMessenger
-
-    return SlackMessenger(make_client(settings))
-
-
 def _runtime(settings):
     """The one place the scheduler's settings, engine and messenger are built (the caller disposes the engine)."""
+    from bot.bootstrap import build
     from bot.scheduling.registry import Runtime
-    from models.db import make_engine
 
     settings.require("SLACK_BOT_TOKEN")
-    return Runtime(settings, make_engine(settings.database_url), _messenger(settings))
+    collab = build(settings)
+    return Runtime(collab.settings, collab.engine, collab.messenger)
 
 
 def _clock(args, out=None) -> int:

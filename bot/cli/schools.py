@@ -59,10 +59,11 @@ class ProgressBar:
 
 
 def run_import(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    from bot.config import SettingsError, load_settings
+    from bot.bootstrap import build
+    from bot.config import Settings, SettingsError, load_settings
     from bot.domain.errors import InvalidInput
     from bot.services.schools import import_schools, read_gias
-    from models.db import make_engine, session_scope, upgrade
+    from models.db import session_scope, upgrade
 
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -74,7 +75,7 @@ def run_import(args: argparse.Namespace, stdout: TextIO | None = None, stderr: T
         print(f"collab schools import: {exc}", file=stderr)
         return 2
     bar = ProgressBar(stderr)
-    engine = make_engine(url)
+    engine = build(Settings(), database_url=url).engine
     try:
         upgrade(engine)
         with session_scope(engine) as session:  # all or nothing

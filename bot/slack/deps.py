@@ -51,6 +51,12 @@ class Deps:
             self.known[team_id] = (time.monotonic() + WORKSPACE_MEMORY_SECONDS, snapshot)
         return workspace
 
+    def messenger(self, client):
+        """The Messenger for this request, over Bolt's client (it carries the workspace's token)."""
+        from bot.slack.messenger import SlackMessenger
+
+        return SlackMessenger(client)
+
     def forget_workspace(self, team_id: str) -> None:
         self.known.pop(team_id, None)
 

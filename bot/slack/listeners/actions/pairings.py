@@ -13,7 +13,6 @@ from bot.messages import pairings as views
 from bot.messages.common import escape
 from bot.slack.listeners import problems
 from bot.slack.listeners.later import ack_first
-from bot.slack.messenger import SlackMessenger
 from bot.delivery import followups as followup_delivery
 from bot.delivery import pairings as pairing_delivery
 from bot.services import pairings
@@ -65,7 +64,7 @@ def _refresh_home(body, context, client) -> None:
 def pairing_approve(body, context, client, respond) -> None:
     deps = context["deps"]
     user_id, team_id = body["user"]["id"], body["team"]["id"]
-    messenger = SlackMessenger(client)
+    messenger = deps.messenger(client)
     try:
         pairing_id = _pairing_id(_value(body))
         with deps.unit(team_id) as (session, workspace):
@@ -150,7 +149,7 @@ def followup_answer(body, context, client, respond) -> None:
         log.warning("could not thank them for their answer")
     _refresh_home(body, context, client)
     if pairing.state == "declined":
-        followup_delivery.tell_lead_it_did_not_happen(deps.engine, SlackMessenger(client), workspace, pairing_id)
+        followup_delivery.tell_lead_it_did_not_happen(deps.engine, deps.messenger(client), workspace, pairing_id)
 
 
 def feedback_open(body, context, client, respond) -> None:

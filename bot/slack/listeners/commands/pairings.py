@@ -7,7 +7,6 @@ from bot.messages import pairings as views
 from bot.messages.common import reply
 from bot.config import SettingsError
 from bot.slack.listeners.invocation import Invocation
-from bot.slack.messenger import SlackMessenger
 from bot.delivery import pairings as pairing_delivery
 from bot.services import gaps, pairings, rounds
 from bot.domain.errors import CollabError
@@ -31,7 +30,7 @@ def _run_round(inv: Invocation) -> None:
             match_round = rounds.propose_round(session, workspace, settings, started_by=inv.user_id)
             left = gaps.reasons_left(session, match_round.id)
             themes = gaps.themes_nobody_offers(session, match_round.id)
-        counts = pairing_delivery.post_review_cards(inv.deps.engine, SlackMessenger(inv.client), workspace, settings)
+        counts = pairing_delivery.post_review_cards(inv.deps.engine, inv.deps.messenger(inv.client), workspace, settings)
         text = views.round_summary(match_round, counts["posted"], counts["failed"], settings.review_channel,
                                    left=left, themes=themes)
     except (CollabError, SettingsError) as problem:

@@ -6,7 +6,6 @@ import logging
 
 from bot.messages import pairings as views
 from bot.slack.listeners.views.posts import field
-from bot.slack.messenger import SlackMessenger
 from bot.delivery import pairings as pairing_delivery
 from bot.services import pairings
 from bot.domain.posts import whole_number
@@ -45,7 +44,7 @@ def reject_modal(ack, body, view, context, client) -> None:
         ack(response_action="errors", errors={"reason": str(problem)[:150]})
         return
     ack()
-    deps.after_ack(pairing_delivery.update_review_card, deps.engine, SlackMessenger(client), workspace, pairing_id, deps.settings)
+    deps.after_ack(pairing_delivery.update_review_card, deps.engine, deps.messenger(client), workspace, pairing_id, deps.settings)
 
 
 def feedback_modal(ack, body, view, context) -> None:
