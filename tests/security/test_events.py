@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from models import SeenEvent, Workspace
 from models.db import session_scope
-from tests.bot.test_commands import join
+from tests.bot.commands.test_staff_commands import join
 
 
 def workspace(engine) -> Workspace:

@@ -18,7 +18,7 @@ from bot.web import guard
 from bot.web.guard import MAX_BODY_BYTES, SORRY, SlackGuard
 from models import Need, SeenRequest, Workspace
 from models.db import make_engine, session_scope
-from tests.bot.test_commands import join, reply_text
+from tests.bot.commands.test_staff_commands import join, reply_text
 from tests.support.slack_requests import SlackSender, plain, select as pick, serve_wsgi, sign
 from tests.security.conftest import SECRET
 

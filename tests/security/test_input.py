@@ -9,7 +9,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.posts import clean_text, visible_length, whole_number
 from models import Member, Need
 from models.db import session_scope
-from tests.bot.test_commands import join, reply_text
+from tests.bot.commands.test_staff_commands import join, reply_text
 from tests.security.conftest import LEAD
 
 

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from bot.logs import configure, from_slack_library, withhold
-from tests.bot.test_commands import join
+from tests.bot.commands.test_staff_commands import join
 from tests.support.slack_requests import plain, select as pick
 
 MARKER = "Zanzibarquokka"

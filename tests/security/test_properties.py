@@ -13,7 +13,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.bot.test_commands import join
+from tests.bot.commands.test_staff_commands import join
 from tests.security.conftest import LEAD
 from tests.support.slack_requests import number, plain, radio, select as pick
 

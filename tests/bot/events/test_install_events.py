@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from models import Workspace
 from models.db import session_scope
-from tests.bot.test_commands import join
+from tests.bot.commands.test_staff_commands import join
 
 
 def test_app_home_for_a_newcomer_says_how_to_join(sender, slack, schools):

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from models import Need, Offer
 from models.db import session_scope
-from tests.bot.test_commands import join
+from tests.bot.commands.test_staff_commands import join
 from tests.support.slack_requests import number, plain
 from tests.support.slack_requests import select as chosen
 
