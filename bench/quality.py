@@ -64,9 +64,9 @@ def collab_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "bot.cli"]
 
 
-def run_match(needs, offers, workdir: Path, tag: str, model: Path | None, weights: dict[str, float], top_k=10):
-    """Write the CSVs, run the real CLI, return {need_id: [offer_id, ...] by rank}."""
-    n_path, o_path, out = workdir / f"{tag}_needs.csv", workdir / f"{tag}_offers.csv", workdir / f"{tag}_out.csv"
+def write_round(workdir: Path, tag: str, needs, offers, capacity):
+    """The needs and offers CSVs `collab match` reads; `capacity` maps an offer id to its places."""
+    n_path, o_path = workdir / f"{tag}_needs.csv", workdir / f"{tag}_offers.csv"
     with open(n_path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["need_id", "school_urn", "text"])
@@ -74,7 +74,14 @@ def run_match(needs, offers, workdir: Path, tag: str, model: Path | None, weight
     with open(o_path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["offer_id", "school_urn", "text", "capacity"])
-        w.writerows([x.item_id, x.urn, x.text, 1] for x in offers)
+        w.writerows([x.item_id, x.urn, x.text, capacity[x.item_id]] for x in offers)
+    return n_path, o_path
+
+
+def run_match(needs, offers, workdir: Path, tag: str, model: Path | None, weights: dict[str, float], top_k=10):
+    """Write the CSVs, run the real CLI, return {need_id: [offer_id, ...] by rank}."""
+    n_path, o_path = write_round(workdir, tag, needs, offers, {x.item_id: 1 for x in offers})
+    out = workdir / f"{tag}_out.csv"
     cmd = collab_command() + ["match", "--needs", str(n_path), "--offers", str(o_path),
                               "--out", str(out), "--quiet"]
     if top_k is not None:  # None: the optimal assignment (what a round proposes)

@@ -59,7 +59,7 @@ from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 from matching import training  # noqa: E402
 from matching.unmatched import REASONS  # noqa: E402
 from matching.weights import Weights  # noqa: E402
-from quality import collab_command, metrics  # noqa: E402
+from quality import collab_command, metrics, write_round  # noqa: E402
 
 
 def max_good_pairs(needs, offers, capacity: dict[str, int]) -> int:
@@ -76,19 +76,6 @@ def max_good_pairs(needs, offers, capacity: dict[str, int]) -> int:
         rows.append(n + j), cols.append(sink), caps.append(capacity[o.item_id])
     graph = sp.csr_matrix((np.array(caps, dtype=np.int32), (rows, cols)), shape=(n + m + 2,) * 2)
     return int(maximum_flow(graph, src, sink).flow_value)
-
-
-def write_round(workdir: Path, tag: str, needs, offers, capacity):
-    n_path, o_path = workdir / f"{tag}_needs.csv", workdir / f"{tag}_offers.csv"
-    with open(n_path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["need_id", "school_urn", "text"])
-        w.writerows([x.item_id, x.urn, x.text] for x in needs)
-    with open(o_path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["offer_id", "school_urn", "text", "capacity"])
-        w.writerows([x.item_id, x.urn, x.text, capacity[x.item_id]] for x in offers)
-    return n_path, o_path
 
 
 def run_cli(n_path, o_path, out: Path, model: Path, *extra) -> list[dict]:

@@ -97,22 +97,9 @@ def match(
     return matcher.fit(needs, offers, schools, history, today=today, exclude=exclude).propose()
 
 
-def propose(
-    needs: Iterable[NeedItem],
-    offers: Iterable[OfferItem],
-    schools: Iterable[SchoolInfo] = (),
-    history: Iterable[PastPairing] = (),
-    weights: Weights | None = None,
-    today: datetime.date | None = None,
-    top_k: int | None = None,
-    theme_model=None,
-    *,
-    exclude: Iterable[tuple[str, str]] = (),
-    progress: Callable[[str], None] | None = None,
-) -> list[Proposal]:
+def propose(*args, **kwargs) -> list[Proposal]:
     """The proposals of :func:`match` (same arguments), for callers that need only those."""
-    return match(needs, offers, schools, history, weights, today, top_k, theme_model,
-                 exclude=exclude, progress=progress).proposals
+    return match(*args, **kwargs).proposals
 
 
 def gaps(needs: Iterable[NeedItem], offers: Iterable[OfferItem], theme_model=None) -> list[Gap]:
