@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Collab's container image: the same `collab` command as on any other machine (docs/deploy.md).
 #   docker compose up --build       the whole thing: PostgreSQL, migrations, web and clock (compose.yaml)
 #   docker build -t collab .        the image alone; then `docker run collab serve`, `... clock`, `... db upgrade`
