@@ -17,7 +17,8 @@ from tests.support.rhythm import settings_for
 
 def run_collab(argv, database_url, cwd, timeout=60):
     env = clean_env(SLACK_BOT_TOKEN="xoxb-startup-test", SLACK_SIGNING_SECRET=SECRET,
-                    SLACK_API_URL="http://127.0.0.1:9/api/", DATABASE_URL=database_url)
+                    SLACK_API_URL="http://127.0.0.1:9/api/", COLLAB_REVIEW_CHANNEL="C0REVIEW01",
+                    DATABASE_URL=database_url)
     return subprocess.run(collab() + argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -64,6 +65,7 @@ def env(monkeypatch, tmp_path):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-startup-test")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")
+    monkeypatch.setenv("COLLAB_REVIEW_CHANNEL", "C0REVIEW01")
     return monkeypatch
 
 
