@@ -5,13 +5,19 @@ import fcntl
 import os
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+import alembic  # noqa: F401  (see below)
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+# alembic logs its plugins' set-up at INFO when first imported: importing it here, with the engine
+# code and before any process configures logging, keeps those lines out of the clock's and the web
+# workers' logs (the schema check imports alembic after start-up otherwise).
 DEFAULT_DATABASE_URL = "sqlite:///collab.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -154,3 +160,96 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """Where the database stands against the migrations this code ships.
+
+    ``problem`` is None when the schema is current, else one line an operator can act on;
+    ``reachable`` tells "no database" from "a database with the wrong schema" (/healthz says which).
+    """
+
+    problem: str | None
+    reachable: bool
+    current: tuple[str, ...] = ()
+    heads: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+@lru_cache(maxsize=1)
+def _migration_scripts():
+    """The migrations on disk: fixed for a running process, so read once (not on every /healthz)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def head_revisions() -> tuple[str, ...]:
+    return tuple(sorted(_migration_scripts().get_heads()))
+
+
+def schema_status(engine: Engine) -> SchemaStatus:
+    """Compare the database's Alembic revision with the code's head, changing nothing.
+
+    Never raises for a database problem, so the start-up checks and /healthz share it. A SQLite
+    file that does not exist is reported, not created (connecting would make an empty file). An
+    unreachable PostgreSQL fails within the engine's connect_timeout. The database URL in the
+    message has its password hidden.
+    """
+    where = engine.url.render_as_string(hide_password=True)
+    if _sqlite_file_missing(engine):
+        return SchemaStatus(f"the database {where} does not exist yet: run `collab db upgrade` first", False)
+    try:
+        current = _current_heads(engine)
+    except Exception as error:  # any driver or network failure: the caller only needs to know it failed
+        first_line = (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0].strip()
+        because = f" ({first_line})" if first_line else ""
+        return SchemaStatus(
+            f"cannot reach the database {where}{because}: check DATABASE_URL and that the server is up", False)
+    heads = head_revisions()
+    if current == heads:
+        return SchemaStatus(None, True, current, heads)
+    if not current:
+        problem = f"the database {where} has no Collab schema yet: run `collab db upgrade` first"
+    elif not all(_known(rev) for rev in current):
+        problem = (f"the database {where} is at migration {', '.join(current)}, which this version of Collab "
+                   f"does not know (its latest is {', '.join(heads)}): run the version that migrated it, or newer")
+    else:
+        problem = (f"the database {where} is at migration {', '.join(current)} but this version of Collab "
+                   f"needs {', '.join(heads)}: run `collab db upgrade` first")
+    return SchemaStatus(problem, True, current, heads)
+
+
+def _current_heads(engine: Engine) -> tuple[str, ...]:
+    """Alembic's version table read directly: MigrationContext would log two INFO lines per call,
+    and /healthz calls this every few seconds."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return ()
+        return tuple(sorted(row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))))
+
+
+def _known(revision: str) -> bool:
+    from alembic.util import CommandError
+
+    try:
+        return _migration_scripts().get_revision(revision) is not None
+    except CommandError:  # alembic raises for a revision it has never heard of
+        return False
+
+
+def _sqlite_file_missing(engine: Engine) -> bool:
+    database = engine.url.database
+    return (engine.url.get_backend_name() == "sqlite" and bool(database) and database != ":memory:"
+            and not database.startswith("file:") and not Path(database).exists())
+

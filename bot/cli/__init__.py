@@ -52,6 +52,9 @@ def _settings():
 
 def _serve(args) -> int:
     settings = _settings()
+    # Settings first (no I/O), then the database, before gunicorn starts: either stops with one line.
+    settings.require(*(["SLACK_APP_TOKEN"] if args.socket_mode else []), "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    check_database(settings)
     if args.socket_mode:
         from bot.web.server import serve_socket_mode
 
@@ -62,6 +65,24 @@ def _serve(args) -> int:
     port = args.port or settings.port
     serve_http(settings, port, host=args.host, workers=args.workers, threads=args.threads)
     return 0
+
+
+class DatabaseNotReady(Exception):
+    """A long-running command will not start: its database is missing, unreachable or not migrated."""
+
+
+def check_database(settings) -> None:
+    """Stop `serve` and `clock` at start, in one line (exit 2), when the database is not ready,
+    rather than in a gunicorn traceback or with "no such table" on the first request."""
+    from models.db import make_engine, schema_status
+
+    engine = make_engine(settings.database_url)
+    try:
+        status = schema_status(engine)
+    finally:
+        engine.dispose()
+    if not status.ok:
+        raise DatabaseNotReady(status.problem)
 
 
 def _demo(args) -> int:
@@ -88,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (SettingsError, CollabError) as problem:
+    except (SettingsError, CollabError, DatabaseNotReady) as problem:
         print(f"collab: {problem}", file=sys.stderr)
         return 2
 

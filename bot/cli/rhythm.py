@@ -64,11 +64,14 @@ def _digest(args, out=None) -> int:
 
 
 def _runtime(settings):
-    """The one place the scheduler's settings, engine and messenger are built (the caller disposes the engine)."""
+    """The one place the scheduler's settings, engine and messenger are built (the caller disposes the engine).
+    A database that is missing, unreachable or not migrated stops `clock` and `clock --run` here, in one line."""
     from bot.bootstrap import build
+    from bot.cli import check_database
     from bot.scheduling.registry import Runtime
 
     settings.require("SLACK_BOT_TOKEN")
+    check_database(settings)
     collab = build(settings)
     return Runtime(collab.settings, collab.engine, collab.messenger)
 

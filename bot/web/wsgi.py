@@ -6,7 +6,6 @@ import logging
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
@@ -14,6 +13,7 @@ from bot.logs import withhold_library_records
 from bot.slack.app import create_app, make_client
 from bot.web.guard import SlackGuard, describe
 from bot.web.shapes import SlackRequest
+from models.db import schema_status
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,15 @@ def _apology_sender(settings: Settings):
 
 
 def _healthz(engine: Engine, start_response):
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        status, body = "200 OK", {"ok": True}
-    except Exception:  # the host restarts us on a failing health check; say no more than that
-        status, body = "503 Service Unavailable", {"ok": False, "error": "database unreachable"}
+    """200 only when the database answers and its schema is the code's (a host that sees 503 keeps
+    the old version serving, or restarts us); the body says which of the two is wrong, no more."""
+    status = schema_status(engine)
+    if status.ok:
+        code, body = "200 OK", {"ok": True}
+    elif not status.reachable:
+        code, body = "503 Service Unavailable", {"ok": False, "error": "database unreachable"}
+    else:
+        code, body = "503 Service Unavailable", {"ok": False, "error": "database schema is not current: run collab db upgrade"}
     payload = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    start_response(code, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
     return [payload]
