@@ -9,6 +9,13 @@ def escape(text: str | None) -> str:
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str | None) -> str:
+    """What a person typed, from Slack's escaped form: a slash command's text arrives with `&`, `<`
+    and `>` as `&amp;`, `&lt;` and `&gt;` (mentions and links stay in angle brackets). Stored as typed,
+    and escaped once on the way out, so "maths & English" never shows as "maths &amp;amp; English"."""
+    return (text or "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def section(markdown: str, accessory: dict | None = None) -> dict:
     block = {"type": "section", "text": {"type": "mrkdwn", "text": markdown[:SECTION_LIMIT]}}
     if accessory:

@@ -102,3 +102,12 @@ def test_a_forged_button_value_is_told_the_button_is_out_of_date(sender, slack, 
     assert response.status_code == 200
     reply = slack.wait_for_response()[-1]
     assert "out of date" in reply.text
+
+
+def test_slacks_escaped_ampersand_and_brackets_are_stored_as_typed_and_escaped_once(sender, engine, schools):
+    """Slack sends a command's `&`, `<` and `>` as `&amp;`, `&lt;` and `&gt;`."""
+    join(sender)
+    response = sender.command("need help with maths &amp; English for pupils aged &lt;11 &amp;&gt; their families")
+    assert stored_needs(engine) == ["help with maths & English for pupils aged <11 &> their families"]
+    shown = str(response.json())
+    assert "maths &amp; English" in shown and "&amp;amp;" not in shown and "&lt;11" in shown

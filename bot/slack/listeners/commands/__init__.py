@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from bot.messages import posts as views
+from bot.messages.common import unescape
 from bot.messages.help import usage
 from bot.slack.listeners.commands.table import LEAD_SUBCOMMANDS, SUBCOMMANDS, TABLE
 from bot.slack.listeners.invocation import Invocation
@@ -15,7 +16,7 @@ def register(app) -> None:
 
 
 def collab(ack, command, context, client) -> None:
-    typed = command.get("text") or ""
+    typed = unescape(command.get("text"))
     word, _, rest = typed.strip().partition(" ")
     name = word.lower()
     invocation = Invocation(
