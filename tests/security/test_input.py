@@ -111,3 +111,23 @@ def test_slacks_escaped_ampersand_and_brackets_are_stored_as_typed_and_escaped_o
     assert stored_needs(engine) == ["help with maths & English for pupils aged <11 &> their families"]
     shown = str(response.json())
     assert "maths &amp; English" in shown and "&amp;amp;" not in shown and "&lt;11" in shown
+
+
+@pytest.mark.parametrize("metadata", ["[]", '"C0GENERAL1"', '{"channel": 5}', '{"channel": "not a channel"}', "null"])
+def test_a_form_with_strange_metadata_saves_once_and_still_answers(sender, slack, engine, schools, metadata):
+    """Everything is read before the one transaction that saves: no save-then-fail, so no retry saves twice."""
+    from tests.support.slack_requests import plain, select
+
+    join(sender)
+    slack.reset()
+    values = {"text": {"value": plain("help with persistent absence in Year 9")},
+              "theme": {"value": select("attendance")}}
+    response = sender.view_submission("need_modal", values, private_metadata=metadata)
+    assert response.status_code in (200, 400)  # the guard may refuse a shape Slack never sends
+    saved = stored_needs(engine)
+    if response.status_code == 200:
+        assert response.text == "" and saved == ["help with persistent absence in Year 9"]
+        [told] = slack.wait_for("chat.postMessage")  # by DM, since the form's channel is unknown
+        assert told.params["channel"] == sender.user_id
+    else:
+        assert saved == []

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import re
 
 from bot.messages import posts as views
 from bot.services import posts
 from bot.domain.posts import whole_number
 from bot.domain.errors import CollabError, InvalidInput
 from models import School
+
+# A Slack conversation id: C (channel), G (private channel or group), D (direct message), then 8 to 31 more.
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{8,31}")
 
 
 def register(app) -> None:
@@ -34,9 +38,21 @@ def _field_for(problem: str, kind: str) -> str:
     return "text"
 
 
+def reply_channel(view) -> str | None:
+    """Where the form was opened from (its private_metadata), read before anything is saved: a form
+    whose metadata is not what Collab wrote gets its answer by DM instead of failing after the save."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    channel = metadata.get("channel") if isinstance(metadata, dict) else None
+    return channel if isinstance(channel, str) and CHANNEL_ID.fullmatch(channel) else None
+
+
 def submit_post(kind: str):
     def handle(ack, body, view, context, client) -> None:
         user_id, team_id = body["user"]["id"], body["team"]["id"]
+        channel = reply_channel(view)  # everything is checked before the one transaction that saves
         text = field(view, "text") or ""
         theme = field(view, "theme")
         try:
@@ -54,7 +70,6 @@ def submit_post(kind: str):
             ack(response_action="errors", errors={_field_for(str(problem), kind): str(problem)[:150]})
             return
         ack()
-        channel = json.loads(view.get("private_metadata") or "{}").get("channel")
         message = views.posted_reply(kind, post, school)
         message.pop("response_type")
         if channel:
