@@ -160,19 +160,19 @@ def expiry_prompt(kind: str, post, weeks: int) -> tuple[str, list[dict]]:
     return text, blocks
 
 
-def renewed_reply(kind: str, post) -> dict:
+def _answered(kind: str, post, short: str, long: str) -> dict:
     label = "need" if kind == "need" else "offer"
     return {
-        "text": f"Kept: your {label} stays open.",
-        "blocks": [section(f":white_check_mark: Kept: your school's {label} stays open, and we'll ask again in a "
-                           f"few months.\n{quote(post.text)}")],
+        "text": short.format(label=label),
+        "blocks": [section(f":white_check_mark: {long.format(label=label)}\n{quote(post.text)}")],
     }
+
+
+def renewed_reply(kind: str, post) -> dict:
+    return _answered(kind, post, "Kept: your {label} stays open.",
+                     "Kept: your school's {label} stays open, and we'll ask again in a few months.")
 
 
 def closed_reply(kind: str, post) -> dict:
-    label = "need" if kind == "need" else "offer"
-    return {
-        "text": f"Closed: your {label} won't be matched any more.",
-        "blocks": [section(f":white_check_mark: Closed: your school's {label} won't be matched any more. "
-                           f"Thank you for keeping Collab up to date.\n{quote(post.text)}")],
-    }
+    return _answered(kind, post, "Closed: your {label} won't be matched any more.",
+                     "Closed: your school's {label} won't be matched any more. Thank you for keeping Collab up to date.")
