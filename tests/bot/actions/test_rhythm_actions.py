@@ -41,7 +41,7 @@ def test_yes_keep_it_renews_the_post(sender, slack, engine):
     need_id = _post(engine, Need)
     sender.action("renew_keep", f"need:{need_id}", user_id=DEPUTY)
     response = slack.wait_for_response(1)[0]
-    assert "Kept" in response.text and response.json("replace_original") is True
+    assert response.text == "Kept: your need stays open." and response.json("replace_original") is True
     with session_scope(engine) as session:
         need = session.get(Need, need_id)
         assert need.renew_asked_at is None and need.status == "open"
@@ -51,7 +51,7 @@ def test_yes_keep_it_renews_the_post(sender, slack, engine):
 def test_close_it_closes_the_post(sender, slack, engine):
     offer_id = _post(engine, Offer)
     sender.action("renew_close", f"offer:{offer_id}", user_id=DEPUTY)
-    assert "Closed" in slack.wait_for_response(1)[0].text
+    assert slack.wait_for_response(1)[0].text == "Closed: your offer won't be matched any more."
     with session_scope(engine) as session:
         assert session.get(Offer, offer_id).status == "closed"
 
