@@ -1,7 +1,7 @@
 """What Slack sends, checked: a signed body must have the shape Slack's payloads have and the
 fields every listener relies on, or the guard refuses it before any listener (or database) sees it.
 
-Slack's shapes: /work/shared/slack/ and tests/fixtures/slack (slash command form, interactivity
+Slack's shapes: ../shared/slack/ (beside the repository) and tests/fixtures/slack (slash command form, interactivity
 `payload=` form, Events API JSON).
 """
 from __future__ import annotations
