@@ -138,14 +138,12 @@ def run_demo(database_url: str = "sqlite:///demo.db", out=sys.stdout) -> int:
 
 def _why(session, row) -> str:
     """An unpaired need's reason in a deputy head's words, naming the closest offers' schools."""
-    from matching import likely_fit
-    from bot.messages.common import theme_label
+    from matching import Unmatched, likely_fit
+    from matching.unmatched import TOO_UNLIKELY
     from models import Offer
 
-    if row.reason == "no_offer_on_theme":
-        return f"No other school in the network offers help with {theme_label(row.theme).lower()} yet."
-    if row.reason == "offers_taken":
-        return "The offers likely to fit went to other needs this round (or were paired with this school before)."
+    if row.reason != TOO_UNLIKELY:
+        return Unmatched(str(row.need_id), row.theme, row.reason).describe()
     closest = []
     for part in filter(None, row.closest.split(",")):
         offer_id, _, probability = part.partition(":")

@@ -31,7 +31,7 @@ def run_round(args, settings=None, messenger=None, out=None) -> int:
     from bot.delivery.pairings import post_review_cards
     from bot.messages.common import plural
     from bot.messages.pairings import left_line
-    from bot.services.gaps import reasons_left, themes_nobody_offers
+    from bot.services.gaps import left_behind
     from bot.services.rounds import propose_round
     from bot.services.workspaces import installed_workspaces
     from models.db import session_scope
@@ -53,7 +53,8 @@ def run_round(args, settings=None, messenger=None, out=None) -> int:
         for workspace in workspaces:
             with session_scope(engine) as session:
                 match_round = propose_round(session, workspace, settings, started_by="cli")
-                why = left_line(reasons_left(session, match_round.id), themes_nobody_offers(session, match_round.id))
+                left = left_behind(session, match_round.id)
+                why = left_line(left.by_reason, left.themes_nobody_offers)
             counts = post_review_cards(engine, messenger, workspace, settings)
             print(f"{workspace.team_id}: {plural(match_round.needs_considered, 'open need')}, "
                   f"{plural(match_round.offers_considered, 'offer')} with room; "

@@ -8,13 +8,14 @@ school is named, so a gap never points at a school.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, func, select
 
 from bot.services.rounds import open_needs, open_offers
 from matching import Gap, NeedItem, OfferItem, gaps
-from matching.unmatched import REASONS
+from matching.unmatched import NO_OFFER_ON_THEME, REASONS
 from models import UnpairedNeed, Workspace
 
 
@@ -28,21 +29,25 @@ def network_gaps(session: Session, workspace: Workspace, now: datetime, limit: i
     return found if limit is None else found[:limit]
 
 
-def themes_nobody_offers(session: Session, round_id: int) -> list[str]:
-    """The themes of the needs a round left because no school offers help on them, commonest first."""
+@dataclass(frozen=True)
+class LeftBehind:
+    """What a round left: how many needs by the engine's reason (every reason present, 0 when none),
+    and the themes of those no school offers help on, commonest first."""
+
+    by_reason: dict[str, int]
+    themes_nobody_offers: list[str]
+
+
+def left_behind(session: Session, round_id: int) -> LeftBehind:
     rows = session.exec(
-        select(UnpairedNeed.theme, func.count()).where(UnpairedNeed.round_id == round_id,
-                                                       UnpairedNeed.reason == "no_offer_on_theme")
-        .group_by(UnpairedNeed.theme)
+        select(UnpairedNeed.reason, UnpairedNeed.theme, func.count())
+        .where(UnpairedNeed.round_id == round_id).group_by(UnpairedNeed.reason, UnpairedNeed.theme)
     ).all()
-    return [theme for theme, _ in sorted(rows, key=lambda row: (-row[1], row[0]))]
-
-
-def reasons_left(session: Session, round_id: int) -> dict[str, int]:
-    """How many needs a round left, by the engine's reason (every reason present, 0 when none)."""
-    counts = dict.fromkeys(REASONS, 0)
-    for reason, count in session.exec(
-        select(UnpairedNeed.reason, func.count()).where(UnpairedNeed.round_id == round_id).group_by(UnpairedNeed.reason)
-    ).all():
-        counts[reason] = counts.get(reason, 0) + count
-    return counts
+    by_reason = dict.fromkeys(REASONS, 0)
+    unoffered = []
+    for reason, theme, count in rows:
+        by_reason[reason] = by_reason.get(reason, 0) + count
+        if reason == NO_OFFER_ON_THEME:
+            unoffered.append((theme, count))
+    themes = [theme for theme, _ in sorted(unoffered, key=lambda row: (-row[1], row[0]))]
+    return LeftBehind(by_reason, themes)

@@ -320,7 +320,6 @@ def test_a_modal_whose_listener_fails_stays_open_with_what_was_typed(sender, sch
 
 
 def test_an_event_whose_listener_fails_is_acknowledged(sender, slack, monkeypatch):
-    from bot.services import workspaces
 
     monkeypatch.setattr("bot.slack.listeners.events.mark_uninstalled", lambda *a: 1 / 0)
     response = sender.app_uninstalled()

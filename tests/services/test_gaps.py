@@ -36,7 +36,7 @@ def test_a_round_records_each_need_it_left_and_why(engine):
 
     from bot.config import Settings
     from bot.services import rounds
-    from bot.services.gaps import reasons_left
+    from bot.services.gaps import left_behind
     from models import UnpairedNeed
 
     net.network(engine)  # the absence need and offer: paired
@@ -44,12 +44,14 @@ def test_a_round_records_each_need_it_left_and_why(engine):
     with session_scope(engine) as session:
         done = rounds.propose_round(session, net.workspace(engine), Settings(review_channel="C1"))
         assert done.proposals == 1
-        assert reasons_left(session, done.id) == {"offers_taken": 0, "no_offer_on_theme": 1, "too_unlikely": 0}
+        left = left_behind(session, done.id)
+        assert left.by_reason == {"offers_taken": 0, "no_offer_on_theme": 1, "too_unlikely": 0}
+        assert left.themes_nobody_offers == ["send"]
         [left] = session.exec(select(UnpairedNeed)).all()
         assert (left.need_id, left.theme, left.reason) == (send, "send", "no_offer_on_theme")
     with session_scope(engine) as session:  # the next round leaves it again, and says so again
         again = rounds.propose_round(session, net.workspace(engine), Settings(review_channel="C1"))
-        assert again.proposals == 0 and reasons_left(session, again.id)["no_offer_on_theme"] == 1
+        assert again.proposals == 0 and left_behind(session, again.id).by_reason["no_offer_on_theme"] == 1
 
 
 def test_a_need_whose_only_offer_was_rejected_is_left_with_a_reason(engine):
@@ -57,7 +59,7 @@ def test_a_need_whose_only_offer_was_rejected_is_left_with_a_reason(engine):
 
     from bot.config import Settings
     from bot.services import pairings, rounds
-    from bot.services.gaps import reasons_left
+    from bot.services.gaps import left_behind
     from models import Pairing
 
     net.network(engine)
@@ -70,5 +72,5 @@ def test_a_need_whose_only_offer_was_rejected_is_left_with_a_reason(engine):
                         leads=settings.leads)
     with session_scope(engine) as session:
         again = rounds.propose_round(session, net.workspace(engine), settings)
-        left = reasons_left(session, again.id)
+        left = left_behind(session, again.id).by_reason
         assert again.proposals == 0 and sum(left.values()) == 1 and left["no_offer_on_theme"] == 0

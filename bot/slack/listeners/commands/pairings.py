@@ -28,11 +28,10 @@ def _run_round(inv: Invocation) -> None:
             raise SettingsError("COLLAB_REVIEW_CHANNEL is not set, so there is nowhere to post review cards.")
         with inv.unit() as (session, workspace):
             match_round = rounds.propose_round(session, workspace, settings, started_by=inv.user_id)
-            left = gaps.reasons_left(session, match_round.id)
-            themes = gaps.themes_nobody_offers(session, match_round.id)
+            left = gaps.left_behind(session, match_round.id)
         counts = pairing_delivery.post_review_cards(inv.deps.engine, inv.deps.messenger(inv.client), workspace, settings)
         text = views.round_summary(match_round, counts["posted"], counts["failed"], settings.review_channel,
-                                   left=left, themes=themes)
+                                   left=left.by_reason, themes=left.themes_nobody_offers)
     except (CollabError, SettingsError) as problem:
         text = f":warning: The round didn't run: {problem}"
     except Exception:  # the lead must hear something, whatever happened
