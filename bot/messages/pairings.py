@@ -16,7 +16,6 @@ from bot.domain.people import FORGOTTEN
 from bot.messages.common import actions, button, context, escape, option, plain, plural, quote, reply, section, theme_label
 from bot.messages.reasons import because
 
-IMPACT_WORDS = IMPACTS
 FIRST_STEP = "a 20-minute call this week: reply here with two times that suit you"
 
 
@@ -308,7 +307,7 @@ def feedback_modal(pairing_id: int, other_school, channel: str = "", ts: str = "
             {
                 "type": "input", "block_id": "impact", "label": plain("What difference did it make?"),
                 "element": {"type": "radio_buttons", "action_id": "value",
-                            "options": [option(label, str(n)) for n, label in IMPACT_WORDS.items()]},
+                            "options": [option(label, str(n)) for n, label in IMPACTS.items()]},
             },
             {
                 "type": "input", "block_id": "what_changed", "optional": True,
