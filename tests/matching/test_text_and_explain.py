@@ -5,7 +5,9 @@ import re
 
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+import matching.text as text_module
 
 from matching.explain import explain
 from matching.text import TextVectorizer, _pair_dot
@@ -59,6 +61,31 @@ def test_transform_matches_fit_transform():
     again = vec.transform(TEXTS)
     np.testing.assert_allclose(fitted.chars.toarray(), again.chars.toarray(), atol=1e-6)
     np.testing.assert_allclose(fitted.words.toarray(), again.words.toarray(), atol=1e-6)
+
+
+def test_weights_are_sklearns_tfidf_in_every_chunking(monkeypatch):
+    """Our in-place tf-idf is scikit-learn's TfidfTransformer(sublinear_tf=True), l2 rows,
+    whatever the slices it is computed in (one text, one entry at a time)."""
+    texts = TEXTS + ["absence absence absence persistent", "reading reading phonics"] * 3
+    reference = TextVectorizer().fit(texts)
+    counts = reference._word_counts(texts, grow=False)
+    words = TfidfTransformer(sublinear_tf=True).fit_transform(counts.copy()).toarray()
+    chars = TfidfTransformer(sublinear_tf=True).fit_transform(counts @ reference.char_map_).toarray()
+    for tokenise, entries in [(5_000, 1 << 22), (1, 1), (2, 3)]:
+        monkeypatch.setattr(text_module, "TOKENISE_TEXTS", tokenise)
+        monkeypatch.setattr(text_module, "TFIDF_ENTRIES", entries)
+        mats = TextVectorizer().fit_transform(texts)
+        np.testing.assert_allclose(mats.words.toarray(), words, atol=1e-12)
+        np.testing.assert_allclose(mats.chars.toarray(), chars, atol=1e-12)
+
+
+def test_fit_split_gives_the_rows_of_the_whole():
+    texts = TEXTS + ["Help with absence", "Early reading"]
+    whole = TextVectorizer().fit_transform(texts)
+    for at in (0, 3, len(texts)):
+        first, second = TextVectorizer().fit_split(texts, at)
+        np.testing.assert_allclose(first.chars.toarray(), whole.chars[:at].toarray(), atol=1e-12)
+        np.testing.assert_allclose(second.words.toarray(), whole.words[at:].toarray(), atol=1e-12)
 
 
 def reason(**kw):
