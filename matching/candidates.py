@@ -12,8 +12,6 @@ independent problems of bounded size (docs/matching.md).
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -25,38 +23,51 @@ MAX_DF_FRACTION = 0.02  # words in more posts than this are ignored for candidat
 MIN_MAX_DF = 50
 
 
-def candidate_pairs(f: RoundFeatures, per_need: int, log: Callable[[str], None], fill_to: int | None = None):
-    """(need index, offer index, text similarity) of the pairs to score, never one school with itself.
+class CandidateBlocks:
+    """The candidate pairs of a round, one regional block at a time.
+
+    ``CandidateBlocks(f, per_need, fill_to)`` prepares what every block shares (the
+    distinctive-word matrices, the blocks); ``pairs(b)`` gives block ``b``'s (need index,
+    offer index, text similarity), never one school with itself. Blocks are independent, so
+    they can be computed in any process (``matching/parallel.py``). A small round is one
+    block of every pair.
 
     ``fill_to``: needs with fewer candidates than this after the word searches are filled up
     by theme similarity (default ``per_need``; top-k needs K, an assignment only a few to name
-    the closest offers of a need it leaves)."""
-    fill_to = per_need if fill_to is None else min(fill_to, per_need)
-    if f.n * f.m <= ALL_PAIRS_LIMIT:
-        text = f.text_need.all_pairs(f.text_offer)
-        pi, pj = np.nonzero(f.need_school[:, None] != f.offer_school[None, :])
-        return pi.astype(np.int64), pj.astype(np.int64), text[pi, pj]
-    wn, wo = f.text_need.words, f.text_offer.words
-    n_words = wn.shape[1]
-    df = np.bincount(wn.indices, minlength=n_words) + np.bincount(wo.indices, minlength=n_words)
-    keep = (df <= max(MAX_DF_FRACTION * (f.n + f.m), MIN_MAX_DF)).astype(np.float32)
-    mask = sp.diags(keep)
-    fn, fo = (wn @ mask).tocsr(), (wo @ mask).tocsr()
-    fn.eliminate_zeros()
-    fo.eliminate_zeros()
-    theme_n, theme_o = f.need_theme, f.offer_theme
-    blocks = regional_blocks(f)
-    out_i, out_j, out_t = [], [], []
-    for b, (block_needs, block_offers) in enumerate(blocks):
-        pi, pj = _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, per_need, fill_to)
-        out_i.append(pi)
-        out_j.append(pj)
-        out_t.append(f.text_need.pair_similarity(f.text_offer, pi, pj))
-        log(f"candidates in block {b + 1} of {len(blocks)}: {len(pi)} pairs")
-    if not out_i:
-        empty = np.zeros(0, np.int64)
-        return empty, empty, np.zeros(0)
-    return np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_t)
+    the closest offers of a need it leaves).
+    """
+
+    def __init__(self, f: RoundFeatures, per_need: int, fill_to: int | None = None):
+        self.f = f
+        self.per_need = per_need
+        self.fill_to = per_need if fill_to is None else min(fill_to, per_need)
+        self.all_pairs = f.n * f.m <= ALL_PAIRS_LIMIT
+        if self.all_pairs:
+            self.blocks = [(np.arange(f.n), np.arange(f.m))]
+            return
+        wn, wo = f.text_need.words, f.text_offer.words
+        n_words = wn.shape[1]
+        df = np.bincount(wn.indices, minlength=n_words) + np.bincount(wo.indices, minlength=n_words)
+        keep = (df <= max(MAX_DF_FRACTION * (f.n + f.m), MIN_MAX_DF)).astype(np.float32)
+        mask = sp.diags(keep)
+        self.fn, self.fo = (wn @ mask).tocsr(), (wo @ mask).tocsr()
+        self.fn.eliminate_zeros()
+        self.fo.eliminate_zeros()
+        self.blocks = regional_blocks(f)
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def pairs(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        f = self.f
+        if self.all_pairs:
+            text = f.text_need.all_pairs(f.text_offer)
+            pi, pj = np.nonzero(f.need_school[:, None] != f.offer_school[None, :])
+            return pi.astype(np.int64), pj.astype(np.int64), text[pi, pj]
+        block_needs, block_offers = self.blocks[b]
+        pi, pj = _block_candidates(f, self.fn, self.fo, f.need_theme, f.offer_theme, block_needs, block_offers,
+                                   self.per_need, self.fill_to)
+        return pi, pj, f.text_need.pair_similarity(f.text_offer, pi, pj)
 
 
 def _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, c, fill_to):

@@ -34,6 +34,7 @@ from matching.explain import explain
 from matching.features import (  # noqa: F401  (re-exported)
     PARALLEL_THEMES_FROM, RoundFeatures, build_features, check_items, normalise_phase, normalise_theme, phase_fit,
 )
+from matching.parallel import cores, forked_map
 from matching.items import NeedItem, OfferItem, PastPairing, Proposal, SchoolInfo
 from matching.scoring import SCALE, SCORE_DECIMALS, ScoredPairs, score_pairs  # noqa: F401
 from matching.unmatched import CLOSEST, NO_OFFER_ON_THEME, Gap, Unmatched, explain_unmatched, find_gaps
@@ -177,13 +178,25 @@ class Matcher(BaseEstimator):
         per_need = max(self.weights_.candidates_per_need, top_k or 0) + extra
         # top-k must list K offers per need; an assignment needs only a few to name the closest
         fill_to = per_need if top_k is not None else CLOSEST + extra
-        pi, pj, text = _candidates.candidate_pairs(f, per_need, self._log, fill_to)
-        if len(excluded):
-            keep = ~np.isin(pi * f.m + pj, excluded)
-            pi, pj, text = pi[keep], pj[keep], text[keep]
-        self._log(f"scoring {len(pi)} candidate pairs")
+        blocks = _candidates.CandidateBlocks(f, per_need, fill_to)
+        weights, calibration = self.weights_, self.calibration_
+
+        def block_pairs(b: int) -> ScoredPairs:
+            pi, pj, text = blocks.pairs(b)
+            if len(excluded):
+                keep = ~np.isin(pi * f.m + pj, excluded)
+                pi, pj, text = pi[keep], pj[keep], text[keep]
+            return score_pairs(f, pi, pj, text, weights, calibration)
+
+        workers = cores() if self.parallel else 1
+        parts = []
+        for b, part in enumerate(forked_map(block_pairs, len(blocks), workers)):
+            parts.append(part)
+            if not blocks.all_pairs:
+                self._log(f"candidates in block {b + 1} of {len(blocks)}: {len(part)} pairs scored")
         self.features_ = f
-        self.pairs_ = score_pairs(f, pi, pj, text, self.weights_, self.calibration_)
+        self.pairs_ = ScoredPairs.concat(parts)
+        self._log(f"{len(self.pairs_)} candidate pairs scored")
         return self
 
     # -- stages 4-5 ---------------------------------------------------------------------
@@ -278,13 +291,12 @@ class Matcher(BaseEstimator):
 
 
 def _calibration_of(theme_model):
-    """The theme model's relevance calibration, or the shipped model's when it has none."""
-    own = getattr(theme_model, "relevance_", None)
-    if own is not None:
-        return own
-    from matching.themes import shipped_relevance
+    """The theme model's relevance calibration, or the shipped model's when it has none.
+    The shipped model is loaded once for both (its file is the largest thing a round reads)."""
+    from matching.themes import default_theme_model, shipped_relevance
 
-    return shipped_relevance()
+    own = getattr(theme_model or default_theme_model(), "relevance_", None)
+    return own if own is not None else shipped_relevance()
 
 
 def _exclusion_keys(exclude, needs, offers) -> np.ndarray:

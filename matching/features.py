@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from matching.items import NeedItem, OfferItem, PastPairing, SchoolInfo
+from matching.parallel import fork_available
 from matching.text import TextMatrices, TextVectorizer
 
 PARALLEL_THEMES_FROM = 20_000  # texts to infer from which a second process does it
@@ -144,8 +145,8 @@ def build_features(
     items = needs + offers
     probs, pending = _theme_probs(items, ["need"] * n + ["offer"] * len(offers), themes, theme_model, parallel)
     vec = TextVectorizer()
-    mats = vec.fit_transform([x.text for x in items])
-    log(f"text vectors ready ({mats.words.shape[1]} words, {mats.chars.shape[1]} character n-grams)")
+    text_need, text_offer = vec.fit_split([x.text for x in items], n)
+    log(f"text vectors ready ({text_need.words.shape[1]} words, {text_need.chars.shape[1]} character n-grams)")
     if pending is not None:
         missing, future, executor = pending
         try:
@@ -155,8 +156,7 @@ def build_features(
     log("themes ready")
     return RoundFeatures(
         needs=needs, offers=offers, themes=themes, p_need=probs[:n], p_offer=probs[n:], vectorizer=vec,
-        text_need=TextMatrices(mats.words[:n], mats.chars[:n], mats.word_share),
-        text_offer=TextMatrices(mats.words[n:], mats.chars[n:], mats.word_share),
+        text_need=text_need, text_offer=text_offer,
         capacity=np.array([o.capacity for o in offers], dtype=np.int64),
         **_school_arrays(needs, offers, schools, history, today, repeat_window_days),
     )
@@ -184,7 +184,7 @@ def _theme_probs(items, kinds: list[str], themes, theme_model, parallel: bool):
     texts = [items[i].text for i in missing]
     # a kind-aware model (needs have their own model) is told which rows are needs
     extra = {"kinds": [kinds[i] for i in missing]} if getattr(model, "kind_aware", False) else {}
-    if parallel and len(missing) >= PARALLEL_THEMES_FROM and _fork_available():
+    if parallel and len(missing) >= PARALLEL_THEMES_FROM and fork_available():
         # infer themes in a second process while this one builds the text vectors
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -248,12 +248,6 @@ def _school_arrays(needs, offers, schools, history, today, window) -> dict:
         names=[(i.name if i and i.name else "") for i in info],
         given=given, recent_keys=np.array(sorted(recent), dtype=np.int64),
     )
-
-
-def _fork_available() -> bool:
-    import multiprocessing
-
-    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _check_unique(ids: list[str], kind: str) -> None:

@@ -41,6 +41,14 @@ class ScoredPairs:
     def take(self, idx: np.ndarray) -> "ScoredPairs":
         return ScoredPairs(*(getattr(self, k)[idx] for k in self.__dataclass_fields__))
 
+    @staticmethod
+    def concat(parts: list["ScoredPairs"]) -> "ScoredPairs":
+        """The pairs of several blocks, in the order given."""
+        if not parts:
+            empty = np.zeros(0, np.int64)
+            return ScoredPairs(empty, empty, np.zeros(0), empty, np.zeros(0, bool), np.zeros(0), np.zeros(0, bool))
+        return ScoredPairs(*(np.concatenate([getattr(p, k) for p in parts]) for k in ScoredPairs.__dataclass_fields__))
+
 
 def score_pairs(f: RoundFeatures, pi, pj, text, weights: Weights, calibration) -> ScoredPairs:
     w = weights

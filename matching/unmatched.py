@@ -16,7 +16,6 @@ what a lead can act on, by finding a school to offer it.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,27 +93,36 @@ def explain_unmatched(f, pairs, chosen: np.ndarray, threshold: float) -> list[Un
     left = np.flatnonzero(~paired)
     if len(left) == 0:
         return []
-    need_theme, offer_theme = f.need_theme, f.offer_theme
+    n_themes = len(f.themes)
     likely = np.zeros(f.n, dtype=bool)
     likely[pairs.need[pairs.probability >= threshold]] = True
+    # offers on the need's theme from schools other than its own (offers with places only)
     open_offer = f.capacity > 0
-    on_theme_total = Counter(offer_theme[open_offer].tolist())
-    on_theme_school = Counter(zip(f.offer_school[open_offer].tolist(), offer_theme[open_offer].tolist()))
+    on_theme = np.bincount(f.offer_theme[open_offer], minlength=n_themes)
+    own_keys, own_counts = np.unique(f.offer_school[open_offer] * n_themes + f.offer_theme[open_offer],
+                                     return_counts=True)
+    t = f.need_theme[left]
+    key = f.need_school[left] * n_themes + t
+    own = np.zeros(len(left), dtype=np.int64)
+    if len(own_keys):
+        at = np.minimum(np.searchsorted(own_keys, key), len(own_keys) - 1)
+        own = np.where(own_keys[at] == key, own_counts[at], 0)
+    reason = np.where(likely[left], 0, np.where(on_theme[t] - own <= 0, 1, 2))
     # up to CLOSEST best pairs per need, by probability (ties: lower offer index)
     order = np.lexsort((pairs.offer, -pairs.probability, pairs.need))
     pn = pairs.need[order]
-    first = np.searchsorted(pn, np.arange(f.n))
-    last = np.searchsorted(pn, np.arange(f.n), side="right")
+    first = np.searchsorted(pn, left)
+    count = np.minimum(np.searchsorted(pn, left, side="right") - first, CLOSEST)
+    offer_ids: list[str] = []
+    probs: list[float] = []
+    if len(order):
+        top = order[np.minimum(first[:, None] + np.arange(CLOSEST), len(order) - 1)].ravel()
+        offer_ids = [f.offers[j].id for j in pairs.offer[top].tolist()]
+        probs = [round(p, 3) for p in pairs.probability[top].tolist()]
+    names = (OFFERS_TAKEN, NO_OFFER_ON_THEME, TOO_UNLIKELY)
     out = []
-    for i in left:
-        top = order[first[i] : min(last[i], first[i] + CLOSEST)]
-        closest = tuple((f.offers[int(pairs.offer[p])].id, round(float(pairs.probability[p]), 3)) for p in top)
-        t = int(need_theme[i])
-        if likely[i]:
-            reason = OFFERS_TAKEN
-        elif on_theme_total[t] - on_theme_school[(int(f.need_school[i]), t)] <= 0:
-            reason = NO_OFFER_ON_THEME
-        else:
-            reason = TOO_UNLIKELY
-        out.append(Unmatched(f.needs[i].id, f.themes[t], reason, closest))
+    for r, (i, th, why, k) in enumerate(zip(left.tolist(), t.tolist(), reason.tolist(), count.tolist())):
+        base = r * CLOSEST
+        closest = tuple(zip(offer_ids[base : base + k], probs[base : base + k]))
+        out.append(Unmatched(f.needs[i].id, f.themes[th], names[why], closest))
     return out

@@ -312,6 +312,28 @@ def test_large_round_path_is_valid_and_consistent(monkeypatch, theme_model):
     assert set(per_need.values()) == {8} and len(per_need) == len(needs)
 
 
+def test_blocks_in_forked_workers_give_the_serial_result(monkeypatch, theme_model):
+    """The command line scores regional blocks in forked processes; the library call in the
+    calling process. Same pairs, same order, same result, exclusions included."""
+    needs, offers, schools, history = random_round(5, n_schools=30, n_needs=120, n_offers=100)
+    monkeypatch.setattr(candidates, "ALL_PAIRS_LIMIT", 0)
+    monkeypatch.setattr(candidates, "BLOCK_NEEDS", 30)
+    monkeypatch.setattr(candidates, "MIN_MAX_DF", 1)
+    monkeypatch.setattr(engine, "cores", lambda: 2)
+    exclude = [(needs[0].id, offers[0].id), (needs[1].id, offers[2].id)]
+
+    def fitted(parallel, top_k=None):
+        return engine.Matcher(Weights(candidates_per_need=6), theme_model, top_k, parallel=parallel).fit(
+            needs, offers, schools, history, today=TODAY, exclude=exclude)
+
+    serial, forked = fitted(False), fitted(True)
+    assert len(candidates.CandidateBlocks(serial.features_, 6).blocks) >= 3
+    for name in ("need", "offer", "probability", "score"):
+        np.testing.assert_array_equal(getattr(forked.pairs_, name), getattr(serial.pairs_, name))
+    assert forked.propose() == serial.propose()
+    assert fitted(True, 4).propose() == fitted(False, 4).propose()
+
+
 def test_theme_inference_in_a_helper_process_gives_the_same_result(monkeypatch, theme_model):
     needs, offers, schools, history = random_round(21, n_needs=15, n_offers=12)
     plain = engine.Matcher(None, theme_model, 4).fit(needs, offers, schools, history, today=TODAY).propose()

@@ -1,0 +1,51 @@
+"""Using the machine's second core on large rounds: a map over work items in forked processes.
+
+The engine's large stages split into independent pieces (regional blocks of candidates). On
+the command line they run in forked worker processes, which inherit the round's arrays
+instead of receiving them through a pipe; only the results travel back, in order. A library
+call (the bot's rounds inside a threaded server) never forks: ``workers=1`` runs in the
+calling process, with the same results.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from typing import Callable, Iterator, TypeVar
+
+T = TypeVar("T")
+
+_task: Callable[[int], object] | None = None  # set in each forked worker before it runs
+
+
+def fork_available() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def cores() -> int:
+    """Cores this process may use (the scheduler's affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def forked_map(task: Callable[[int], T], n: int, workers: int) -> Iterator[T]:
+    """``task(0), task(1), ... task(n - 1)``, in that order, computed by ``workers`` forked
+    processes when more than one is asked for and the platform can fork."""
+    workers = min(workers, n)
+    if workers <= 1 or not fork_available():
+        for i in range(n):
+            yield task(i)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_install, initargs=(task,)) as pool:
+        yield from pool.imap(_run, range(n))
+
+
+def _install(task: Callable[[int], object]) -> None:
+    global _task
+    _task = task
+
+
+def _run(i: int):
+    return _task(i)

@@ -1,0 +1,36 @@
+"""forked_map: the engine's use of a second core."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from matching.parallel import fork_available, forked_map
+
+pytestmark = pytest.mark.skipif(not fork_available(), reason="needs fork")
+
+
+def test_results_come_back_in_order_from_other_processes():
+    parent = os.getpid()
+    data = {"offset": 100}  # inherited by the workers, not sent to them
+
+    def task(i):
+        return i + data["offset"], os.getpid()
+
+    results = list(forked_map(task, 12, workers=2))
+    assert [r for r, _ in results] == list(range(100, 112))
+    assert parent not in {pid for _, pid in results}
+
+
+def test_one_worker_runs_in_this_process():
+    assert {pid for pid in forked_map(lambda i: os.getpid(), 3, workers=1)} == {os.getpid()}
+
+
+def test_a_failing_task_raises_in_the_caller():
+    def task(i):
+        if i == 2:
+            raise ValueError("block 2 failed")
+        return i
+
+    with pytest.raises(ValueError, match="block 2 failed"):
+        list(forked_map(task, 5, workers=2))
