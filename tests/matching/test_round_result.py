@@ -124,3 +124,27 @@ def test_propose_is_the_proposals_of_match_in_both_modes():
     assert len(every) == 3
     assert propose(needs, offers, top_k=3, today=TODAY) == every
     assert propose(needs, offers, today=TODAY) == run(needs, offers).proposals
+
+
+def test_most_likely_pairs_per_need_in_any_order():
+    """Each need's three most probable pairs (ties: lower offer), whether the pairs come grouped
+    by need as the engine makes them (the fast path) or shuffled (the sorting path)."""
+    import numpy as np
+
+    from matching.unmatched import most_likely
+
+    rng = np.random.default_rng(7)
+    n = 40
+    grouped = [(i, j) for i in rng.permutation(n)[:35] for j in sorted(rng.choice(60, rng.integers(1, 7), replace=False))]
+    need = np.array([i for i, _ in grouped])
+    offer = np.array([j for _, j in grouped])
+    probability = rng.choice([0.1, 0.5, 0.5, 0.8, 0.9], len(grouped))  # many ties
+    expected = np.full((n, 3), -1)
+    for i in range(n):
+        mine = sorted(np.flatnonzero(need == i), key=lambda p: (-probability[p], offer[p]))[:3]
+        expected[i, : len(mine)] = mine
+    np.testing.assert_array_equal(most_likely(need, offer, probability, n, 3), expected)
+    shuffle = rng.permutation(len(need))
+    got = most_likely(need[shuffle], offer[shuffle], probability[shuffle], n, 3)
+    np.testing.assert_array_equal(np.where(got >= 0, shuffle[np.maximum(got, 0)], -1), expected)
+    assert (most_likely(need[:0], offer[:0], probability[:0], n, 3) == -1).all()
