@@ -23,10 +23,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-
-from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
+sys.path.insert(0, str(REPO / "bench"))
 
 from matching import training  # noqa: E402
+from quality import cv_folds  # noqa: E402
 from matching.themes import THEME_INDEX, THEMES, ThemeModel  # noqa: E402
 from matching.training import _key, _self_train, build_need_training_set  # noqa: E402
 
@@ -282,14 +282,9 @@ def main(argv=None) -> int:
     teacher = None
     if args.teacher_cache:
         teacher = load_teacher(args.teacher_cache)
-    kinds, groups = [x.kind for x in dev], [x.urn for x in dev]
     res = {c: {s: [] for s in args.seeds} for c in args.configs}
     for seed in args.seeds:
-        splitter = StratifiedGroupKFold(args.folds, shuffle=True, random_state=seed)
-        for k, (_, test_idx) in enumerate(splitter.split(np.zeros(len(dev)), kinds, groups)):
-            test = [dev[i] for i in test_idx]
-            ids = {x.item_id for x in test}
-            train_items = [x for x in dev if x.item_id not in ids]
+        for k, test, train_items in cv_folds(dev, args.folds, seed):
             needs = [x for x in test if x.kind == "need"]
             for c in args.configs:
                 model = CONFIGS[c](train_items, need_sentences, [x.text for x in test], teacher)
