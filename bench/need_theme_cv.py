@@ -279,6 +279,11 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     dev = training.load_dev(args.data)
     need_sentences = training.load_need_sentences(args.data)
+    unknown = [c for c in args.configs if c not in CONFIGS]
+    if unknown:
+        ap.error(f"unknown configs {unknown}; known: {', '.join(CONFIGS)}")
+    if any("teacher" in c for c in args.configs) and not args.teacher_cache:
+        ap.error("the teacher configs need --teacher-cache (made by bench/embed_teacher.py)")
     teacher = None
     if args.teacher_cache:
         teacher = load_teacher(args.teacher_cache)
