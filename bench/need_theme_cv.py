@@ -282,11 +282,13 @@ def main(argv=None) -> int:
     unknown = [c for c in args.configs if c not in CONFIGS]
     if unknown:
         ap.error(f"unknown configs {unknown}; known: {', '.join(CONFIGS)}")
-    if any("teacher" in c for c in args.configs) and not args.teacher_cache:
+    if any("teacher" in c or "static" in c for c in args.configs) and not args.teacher_cache:
         ap.error("the teacher configs need --teacher-cache (made by bench/embed_teacher.py)")
     teacher = None
     if args.teacher_cache:
         teacher = load_teacher(args.teacher_cache)
+        global WORDS_CACHE
+        WORDS_CACHE = args.teacher_cache
     res = {c: {s: [] for s in args.seeds} for c in args.configs}
     for seed in args.seeds:
         for k, test, train_items in cv_folds(dev, args.folds, seed):
@@ -309,6 +311,60 @@ def main(argv=None) -> int:
         print(f"| {c} | {m[0]:.3f} ± {sd[0]:.3f} | {m[1]:.3f} ± {sd[1]:.3f} | {m[2]:.3f} |", flush=True)
     print(f"{time.perf_counter() - t0:.0f} s")
     return 0
+
+
+
+class _StaticEmb:
+    """TF-IDF + a dense part: the TF-IDF-weighted mean of static word vectors (each vocabulary
+    word embedded alone by the sentence model at training time), logistic regression on both."""
+
+    def __init__(self, words, beta=1.0):
+        self.words, self.beta = words, beta
+
+    def _features(self, texts):
+        import scipy.sparse as sp
+        from sklearn.preprocessing import normalize
+
+        X = self.vec.transform(texts)
+        D = normalize(np.asarray(X @ self.W))
+        return sp.hstack([X, sp.csr_matrix(self.beta * D)]).tocsr()
+
+    def fit(self, ts):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        from matching.themes import normalise
+        self.vec = TfidfVectorizer(preprocessor=normalise, min_df=2, sublinear_tf=True).fit(ts.texts)
+        dim = next(iter(self.words.values())).shape[0]
+        self.W = np.vstack([self.words.get(w, np.zeros(dim, np.float32)) for w in self.vec.get_feature_names_out()])
+        self.clf = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced").fit(
+            self._features(ts.texts), [THEME_INDEX[l] for l in ts.labels], sample_weight=ts.weights)
+        return self
+
+    def predict_proba(self, texts):
+        out = np.zeros((len(texts), len(THEMES)))
+        out[:, self.clf.classes_] = self.clf.predict_proba(self._features(list(texts)))
+        return out
+
+
+def _static_cfg(beta):
+    def f(items, sents, excl, teacher):
+        z = np.load(Path(WORDS_CACHE) / "words.npz", allow_pickle=True)
+        words = {str(w): x for w, x in zip(z["words"], z["W"])}
+        nts, pool = build_need_training_set(items, sents, excl)
+        model = _StaticEmb(words, beta).fit(nts)
+        used = {_key(t) for t in nts.texts}
+        rest = [s for s in pool if _key(s) not in used]
+        proba = model.predict_proba(rest)
+        for text, b, c in zip(rest, proba.argmax(axis=1), proba.max(axis=1)):
+            if c >= training.SELF_THRESHOLD:
+                nts.add(text, THEMES[b], training.SELF_WEIGHT)
+        return _StaticEmb(words, beta).fit(nts)
+    return f
+
+
+WORDS_CACHE = "."
+CONFIGS.update({f"static_words_b{b:g}": _static_cfg(b) for b in (0.5, 1.0, 2.0)})
 
 
 if __name__ == "__main__":
