@@ -64,6 +64,16 @@ def collab_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "bot.cli"]
 
 
+def cv_folds(dev, folds: int, seed: int):
+    """(fold number, the fold's items, the other items) for one shuffle: ``StratifiedGroupKFold``
+    stratified on need/offer and grouped by school, as every bench here splits."""
+    splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+    for k, (_, idx) in enumerate(splitter.split(np.zeros(len(dev)), [x.kind for x in dev], [x.urn for x in dev])):
+        test = [dev[i] for i in idx]
+        ids = {x.item_id for x in test}
+        yield k, test, [x for x in dev if x.item_id not in ids]
+
+
 def write_round(workdir: Path, tag: str, needs, offers, capacity):
     """The needs and offers CSVs `collab match` reads; `capacity` maps an offer id to its places."""
     n_path, o_path = workdir / f"{tag}_needs.csv", workdir / f"{tag}_offers.csv"
@@ -145,14 +155,8 @@ def main(argv=None) -> int:
         configs[name] = ("model", {"text": tw, "theme": round(1 - tw, 6)})
     # results[config][seed] = list over folds of per-need metric arrays
     results = {c: {s: [] for s in args.seeds} for c in configs}
-    y = [x.kind for x in dev]
-    groups = [x.urn for x in dev]
     for seed in args.seeds:
-        splitter = StratifiedGroupKFold(args.folds, shuffle=True, random_state=seed)
-        for k, (_, test_idx) in enumerate(splitter.split(np.zeros(len(dev)), y, groups)):
-            test = [dev[i] for i in test_idx]
-            test_ids = {x.item_id for x in test}
-            train_items = [x for x in dev if x.item_id not in test_ids]
+        for k, test, train_items in cv_folds(dev, args.folds, seed):
             model = training.train(train_items, sentences, exclude_texts=[x.text for x in test])
             model_path = model.save(workdir / f"seed{seed}_fold{k}.joblib")
             needs = [x for x in test if x.kind == "need"]
@@ -236,16 +240,11 @@ def calibration_check(args) -> int:
     dev = training.load_dev(args.data)
     sentences = training.load_sentences(args.data)
     need_sentences = training.load_need_sentences(args.data)
-    kinds, groups = [x.kind for x in dev], [x.urn for x in dev]
     probs: dict[str, list] = {"shipped method: sigmoid of log raw": [], "raw relevance read as a probability": [],
                               "sigmoid of raw": [], "isotonic regression of raw": []}
     goods = []
     for seed in args.seeds:
-        splitter = StratifiedGroupKFold(args.folds, shuffle=True, random_state=seed)
-        for k, (_, test_idx) in enumerate(splitter.split(np.zeros(len(dev)), kinds, groups)):
-            test = [dev[i] for i in test_idx]
-            ids = {x.item_id for x in test}
-            train_items = [x for x in dev if x.item_id not in ids]
+        for k, test, train_items in cv_folds(dev, args.folds, seed):
             excl = [x.text for x in test]
             # the calibration's own out-of-fold pairs (training folds only), to fit the alternatives too
             raw_tr, good_tr = training.out_of_fold_pairs(train_items, sentences, excl, folds=args.calibration_folds,

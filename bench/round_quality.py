@@ -33,6 +33,18 @@ least ``--target`` (the most precise one if none is); the "selected" row is meas
 held-out folds only, and the threshold picked most often is the suggested default.
 (``--calibration-folds``: out-of-fold trainings behind each fold model's calibration; 3 keeps
 the run short on a shared machine, the shipped model uses 5.)
+
+``--modes`` runs the same rounds (same fold models, same capacities) in other settings too:
+
+* ``inferred`` (default): text only, every theme inferred, no schools file (phase, place,
+  disadvantage and reciprocity are neutral);
+* ``schools``: with a GIAS-shaped ``--schools`` file made from ``schools_south_east.csv`` and
+  ``fsm_2022-23_by_urn.csv`` for the items' real schools (phase, local authority, % FSM;
+  Easting/Northing from latitude/longitude by a local flat projection, well under 1 % off in
+  distance at this scale), so the additive phase, place and disadvantage terms act as in a
+  real round;
+* ``given``: as ``inferred`` but each need carries its labelled primary theme in the ``theme``
+  column, as when the person posting picks it in the Slack modal (offers still inferred).
 """
 from __future__ import annotations
 
@@ -54,12 +66,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
-
 from matching import training  # noqa: E402
 from matching.unmatched import REASONS  # noqa: E402
 from matching.weights import Weights  # noqa: E402
-from quality import collab_command, metrics, write_round  # noqa: E402
+from quality import collab_command, cv_folds, metrics, write_round  # noqa: E402
 
 
 def max_good_pairs(needs, offers, capacity: dict[str, int]) -> int:
@@ -78,6 +88,38 @@ def max_good_pairs(needs, offers, capacity: dict[str, int]) -> int:
     return int(maximum_flow(graph, src, sink).flow_value)
 
 
+def write_schools(path: Path, data_dir: Path, urns) -> Path:
+    """A GIAS-shaped schools CSV for ``urns`` from the shared data (see ``--modes schools``)."""
+    import math
+
+    with open(data_dir / "schools_south_east.csv", newline="", encoding="utf-8") as fh:
+        info = {r["urn"]: r for r in csv.DictReader(fh)}
+    fsm = {}
+    fsm_path = data_dir / "fsm_2022-23_by_urn.csv"
+    if fsm_path.exists():
+        with open(fsm_path, newline="", encoding="utf-8") as fh:
+            fsm = {r["urn"]: r["fsm_prop"] for r in csv.DictReader(fh)}
+    lat0 = math.radians(51.0)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["URN", "EstablishmentName", "PhaseOfEducation (name)", "LA (name)", "Easting", "Northing",
+                    "PercentageFSM"])
+        for urn in sorted(set(urns)):
+            r = info.get(urn)
+            if r is None:
+                continue
+            try:
+                lat, lon = float(r["latitude"]), float(r["longitude"])
+                east = f"{6371000 * math.radians(lon) * math.cos(lat0):.0f}"
+                north = f"{6371000 * math.radians(lat):.0f}"
+            except ValueError:
+                east = north = ""
+            f = fsm.get(urn, "")
+            w.writerow([urn, r["school_name"], r["phase"], r["local_authority"], east, north,
+                        f if f not in ("z", "x", "c") else ""])
+    return path
+
+
 def run_cli(n_path, o_path, out: Path, model: Path, *extra) -> list[dict]:
     cmd = collab_command() + ["match", "--needs", str(n_path), "--offers", str(o_path), "--model", str(model),
                               "--out", str(out), "--quiet", *extra]
@@ -88,72 +130,16 @@ def run_cli(n_path, o_path, out: Path, model: Path, *extra) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=training.DEFAULT_DATA_DIR)
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    ap.add_argument("--thresholds", type=float, nargs="+", default=[Weights().min_relevance],
-                    help="min_relevance values to run the assignment at (default: the shipped default)")
-    ap.add_argument("--target", type=float, default=0.8, help="round precision the selected threshold must reach")
-    ap.add_argument("--calibration-folds", type=int, default=3)
-    ap.add_argument("--out", type=Path, help="keep fold models and CSVs here (default: a temporary folder)")
-    args = ap.parse_args(argv)
-
-    t0 = time.perf_counter()
-    dev = training.load_dev(args.data)
-    sentences = training.load_sentences(args.data)
-    need_sentences = training.load_need_sentences(args.data)
-    workdir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="collab-round-quality-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    ths = sorted(args.thresholds)
-    # per threshold, per seed: [proposed, good, bound, needs, *reasons]
-    totals = {t: {s: np.zeros(4 + len(REASONS)) for s in args.seeds} for t in ths}
-    per_fold = {t: {s: [] for s in args.seeds} for t in ths}
-    topk = {s: [] for s in args.seeds}
-    kinds, groups = [x.kind for x in dev], [x.urn for x in dev]
-    for seed in args.seeds:
-        rng = np.random.default_rng(seed)
-        splitter = StratifiedGroupKFold(args.folds, shuffle=True, random_state=seed)
-        for k, (_, test_idx) in enumerate(splitter.split(np.zeros(len(dev)), kinds, groups)):
-            test = [dev[i] for i in test_idx]
-            ids = {x.item_id for x in test}
-            model = training.train([x for x in dev if x.item_id not in ids], sentences, [x.text for x in test],
-                                   need_sentences=need_sentences, calibration_folds=args.calibration_folds)
-            model_path = model.save(workdir / f"seed{seed}_fold{k}.joblib")
-            needs = [x for x in test if x.kind == "need"]
-            offers = [x for x in test if x.kind == "offer"]
-            capacity = {o.item_id: int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1])) for o in offers}
-            tag = f"s{seed}f{k}"
-            n_path, o_path = write_round(workdir, tag, needs, offers, capacity)
-            bound = max_good_pairs(needs, offers, capacity)
-            theme = {x.item_id: x.primary for x in needs}
-            othemes = {o.item_id: o.themes for o in offers}
-            for t in ths:
-                left_path = workdir / f"{tag}_t{t:g}_unmatched.csv"
-                rows = run_cli(n_path, o_path, workdir / f"{tag}_t{t:g}_out.csv", model_path,
-                               "--weight", f"min_relevance={t}", "--unmatched", str(left_path))
-                good = sum(theme[r["need_id"]] in othemes[r["offer_id"]] for r in rows)
-                with open(left_path, newline="", encoding="utf-8-sig") as fh:
-                    reasons = [r["reason"] for r in csv.DictReader(fh)]
-                counts = np.array([len(rows), good, bound, len(needs), *[reasons.count(r) for r in REASONS]], float)
-                totals[t][seed] += counts
-                per_fold[t][seed].append(counts)
-            ranked: dict[str, list[tuple[int, str]]] = {x.item_id: [] for x in needs}
-            for r in run_cli(n_path, o_path, workdir / f"{tag}_top.csv", model_path, "--top-k", "10"):
-                ranked[r["need_id"]].append((int(r["rank"]), r["offer_id"]))
-            topk[seed].append(metrics({i: [o for _, o in sorted(v)] for i, v in ranked.items()}, theme, othemes))
-            print(f"seed {seed} fold {k}: {len(needs)} needs, {len(offers)} offers ({sum(capacity.values())} places), "
-                  f"at most {bound} good pairs ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-
+def report(md, ths, totals, per_fold, args) -> None:
+    """The table of one round setting, and the threshold chosen on the other folds."""
     print()
     print(f"Labelled rounds: {args.folds}-fold CV x {len(args.seeds)} shuffles (seeds {args.seeds}), "
-          f"`collab match` in assignment mode; pooled over folds, ± = sd over shuffles")
+          f"`collab match` in assignment mode, rounds '{md}'; pooled over folds, ± = sd over shuffles")
     labels = [f"left: {r}" for r in REASONS]
     print("| min_relevance | proposals | precision | good found / possible | " + " | ".join(labels) + " |")
     print("| ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in labels) + " |")
     for t in ths:
-        per_seed = totals[t]
+        per_seed = totals[md, t]
         tot = sum(per_seed.values())
         prec = [c[1] / max(c[0], 1) for c in per_seed.values()]
         found = [c[1] / max(c[2], 1) for c in per_seed.values()]
@@ -166,17 +152,86 @@ def main(argv=None) -> int:
         for s_ in args.seeds:
             for k in range(args.folds):
                 def prec(t):
-                    c = sum(per_fold[t][s_][j] for j in range(args.folds) if j != k)
+                    c = sum(per_fold[md, t][s_][j] for j in range(args.folds) if j != k)
                     return c[1] / max(c[0], 1)
                 ok = [t for t in ths if prec(t) >= args.target]
                 pick = ok[0] if ok else max(ths, key=prec)
                 picks.append(pick)
-                sel += per_fold[pick][s_][k]
+                sel += per_fold[md, pick][s_][k]
         left = " | ".join(f"{int(v)}" for v in sel[4:])
         print(f"| selected on the other folds (precision >= {args.target:g}) | {int(sel[0])} | "
               f"{sel[1] / max(sel[0], 1):.3f} | {int(sel[1])} / {int(sel[2])} = {sel[1] / max(sel[2], 1):.3f} | {left} |")
         print(f"picks per fold: {dict(sorted(Counter(picks).items()))}; suggested default min_relevance = "
               f"{Counter(picks).most_common(1)[0][0]:g}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=training.DEFAULT_DATA_DIR)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--thresholds", type=float, nargs="+", default=[Weights().min_relevance],
+                    help="min_relevance values to run the assignment at (default: the shipped default)")
+    ap.add_argument("--target", type=float, default=0.8, help="round precision the selected threshold must reach")
+    ap.add_argument("--calibration-folds", type=int, default=3)
+    ap.add_argument("--modes", nargs="+", default=["inferred"], choices=["inferred", "schools", "given"],
+                    help="round settings to run (see the module docstring)")
+    ap.add_argument("--out", type=Path, help="keep fold models and CSVs here (default: a temporary folder)")
+    args = ap.parse_args(argv)
+
+    t0 = time.perf_counter()
+    dev = training.load_dev(args.data)
+    sentences = training.load_sentences(args.data)
+    need_sentences = training.load_need_sentences(args.data)
+    workdir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="collab-round-quality-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    ths = sorted(args.thresholds)
+    # per threshold, per seed: [proposed, good, bound, needs, *reasons]
+    modes = args.modes
+    totals = {(md, t): {s: np.zeros(4 + len(REASONS)) for s in args.seeds} for md in modes for t in ths}
+    per_fold = {(md, t): {s: [] for s in args.seeds} for md in modes for t in ths}
+    schools_path = write_schools(workdir / "schools.csv", args.data, [x.urn for x in dev]) if "schools" in modes else None
+    topk = {s: [] for s in args.seeds}
+    for seed in args.seeds:
+        rng = np.random.default_rng(seed)
+        for k, test, train_items in cv_folds(dev, args.folds, seed):
+            model = training.train(train_items, sentences, [x.text for x in test],
+                                   need_sentences=need_sentences, calibration_folds=args.calibration_folds)
+            model_path = model.save(workdir / f"seed{seed}_fold{k}.joblib")
+            needs = [x for x in test if x.kind == "need"]
+            offers = [x for x in test if x.kind == "offer"]
+            capacity = {o.item_id: int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1])) for o in offers}
+            tag = f"s{seed}f{k}"
+            n_path, o_path = write_round(workdir, tag, needs, offers, capacity)
+            bound = max_good_pairs(needs, offers, capacity)
+            theme = {x.item_id: x.primary for x in needs}
+            othemes = {o.item_id: o.themes for o in offers}
+            given_path = workdir / f"{tag}_needs_given.csv"
+            with open(given_path, "w", newline="", encoding="utf-8") as fh:
+                w = csv.writer(fh)
+                w.writerow(["need_id", "school_urn", "text", "theme"])
+                w.writerows([x.item_id, x.urn, x.text, x.primary] for x in needs)
+            for md, t in ((md, t) for md in modes for t in ths):
+                left_path = workdir / f"{tag}_{md}_t{t:g}_unmatched.csv"
+                extra = ["--schools", str(schools_path)] if md == "schools" else []
+                rows = run_cli(given_path if md == "given" else n_path, o_path,
+                               workdir / f"{tag}_{md}_t{t:g}_out.csv", model_path,
+                               "--weight", f"min_relevance={t}", "--unmatched", str(left_path), *extra)
+                good = sum(theme[r["need_id"]] in othemes[r["offer_id"]] for r in rows)
+                with open(left_path, newline="", encoding="utf-8-sig") as fh:
+                    reasons = [r["reason"] for r in csv.DictReader(fh)]
+                counts = np.array([len(rows), good, bound, len(needs), *[reasons.count(r) for r in REASONS]], float)
+                totals[md, t][seed] += counts
+                per_fold[md, t][seed].append(counts)
+            ranked: dict[str, list[tuple[int, str]]] = {x.item_id: [] for x in needs}
+            for r in run_cli(n_path, o_path, workdir / f"{tag}_top.csv", model_path, "--top-k", "10"):
+                ranked[r["need_id"]].append((int(r["rank"]), r["offer_id"]))
+            topk[seed].append(metrics({i: [o for _, o in sorted(v)] for i, v in ranked.items()}, theme, othemes))
+            print(f"seed {seed} fold {k}: {len(needs)} needs, {len(offers)} offers ({sum(capacity.values())} places), "
+                  f"at most {bound} good pairs ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+
+    for md in modes:
+        report(md, ths, totals, per_fold, args)
     allrows = np.vstack([np.vstack(f) for f in topk.values()])
     by_seed = np.array([np.vstack(f).mean(axis=0) for f in topk.values()])
     m, sd = allrows.mean(axis=0), by_seed.std(axis=0)

@@ -340,6 +340,14 @@ def build_need_training_set(
     return ts, pool
 
 
+def train_need_model(dev_items: list[DevItem], need_sentences: list[str], exclude_texts: Iterable[str] = (),
+                     **model_params) -> ThemeModel:
+    """The need model alone (what ``train`` puts in ``need_model_``); used by
+    bench/need_theme_cv.py to compare need models under the same protocol."""
+    nts, pool = build_need_training_set(dev_items, need_sentences, list(exclude_texts))
+    return _self_train(nts, pool, model_params)
+
+
 def labelled_pairs(model: ThemeModel, needs: list[DevItem], offers: list[DevItem]) -> tuple[np.ndarray, np.ndarray]:
     """Raw relevance and goodness of every need x offer pair of two different schools.
 
