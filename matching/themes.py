@@ -151,7 +151,8 @@ class ThemeModel(ClassifierMixin, BaseEstimator):
             if (~is_need).any():
                 out[~is_need] = self.predict_proba([t for t, n in zip(texts, is_need) if not n])
             return out
-        texts = [normalise(t) for t in texts]
+        # the vectorizer normalises (its preprocessor); doing it here too cost 0.5 s per 120k texts
+        texts = [str(t or "") for t in texts]
         out = np.zeros((len(texts), len(THEMES)), dtype=np.float64)
         if not texts:
             return out
