@@ -10,11 +10,19 @@ import os
 import shutil
 import uuid
 
-import pytest
-from sqlalchemy import text
+# One BLAS/OpenMP thread per process, set before numpy is first imported, and inherited by every
+# subprocess a test starts. The tests' arrays are small: with OpenBLAS's default of a thread per
+# core, L-BFGS (the theme model's fits) spends most of its time in threads waiting for each other,
+# and far more when the two cores are busy with other work (another test worker, a subprocess):
+# the relevance fixture took 59 s of CPU with the default, 11 s with one thread (its assertions pass either way).
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
-from models.db import make_engine, upgrade
-from models.tables import SQLModel
+import pytest  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from models.db import make_engine, upgrade  # noqa: E402
+from models.tables import SQLModel  # noqa: E402
 
 POSTGRES_URL = os.environ.get("COLLAB_TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
