@@ -2,7 +2,9 @@
 
 `make test` runs every database test on SQLite. With COLLAB_TEST_POSTGRES_URL set (CI sets it
 to the local server) every database test runs on PostgreSQL too, and an unreachable server is
-an error, never a skip.
+an error, never a skip. `make test` runs the tests on several processes (pytest-xdist): each has
+its own SQLite files (its own temporary folder) and its own PostgreSQL schema, so none sees
+another's data.
 """
 from __future__ import annotations
 
@@ -30,6 +32,22 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 def pytest_report_header(config):
     return f"collab database backends: {', '.join(BACKENDS)}"
+
+
+def pytest_sessionstart(session):
+    """An unreachable PostgreSQL stops the run before any test, in one line: checked here, in the
+    main process before pytest-xdist starts its workers (a worker stopping mid-run is reported as
+    a crash of whichever test it was on, and the reason is lost)."""
+    if not POSTGRES_URL or hasattr(session.config, "workerinput"):
+        return
+    engine = make_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+    except Exception as exc:
+        pytest.exit(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}", returncode=3)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
