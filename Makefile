@@ -22,8 +22,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/collab demo
 
+# The suite runs on PYTEST_WORKERS processes (pytest-xdist; auto: one per core), each with its own
+# SQLite files and its own PostgreSQL schema; PYTEST_WORKERS=0 runs it in this one process (for pdb).
+# worksteal: a worker that runs out takes tests from the other, so the slow end-to-end tests
+# (gunicorn, compose, the killed clock, the relevance fit) do not leave one worker waiting.
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set (Python's Docker images set it):
+# without the caches every run, and each of its worker processes, re-compiles every module and
+# re-writes the asserts of every test file (about 5 s of CPU a process).
+PYTEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)

@@ -42,8 +42,8 @@ def safe_traceback(exc_info) -> str:
 
 # Bolt and the Slack SDK log request bodies, `json_body`, response_urls and user ids (at INFO when a
 # signature is wrong, at DEBUG on every call), and Bolt logs under names of its own choosing (the
-# app's file name). So their records are caught where every record is made, whatever the logger,
-# level or handler: a library record keeps its level, logger and source line, and loses its text.
+# app's name, "collab:…"). So their records are caught where every record is made, whatever the
+# logger, level or handler: a library record keeps its level, logger and source line, and loses its text.
 LIBRARIES = ("slack_bolt", "slack_sdk")
 _LIBRARY_DIRS = tuple(
     os.path.dirname(importlib.util.find_spec(name).origin) + os.sep for name in LIBRARIES

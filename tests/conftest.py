@@ -2,7 +2,9 @@
 
 `make test` runs every database test on SQLite. With COLLAB_TEST_POSTGRES_URL set (CI sets it
 to the local server) every database test runs on PostgreSQL too, and an unreachable server is
-an error, never a skip.
+an error, never a skip. `make test` runs the tests on several processes (pytest-xdist): each has
+its own SQLite files (its own temporary folder) and its own PostgreSQL schema, so none sees
+another's data.
 """
 from __future__ import annotations
 
@@ -10,11 +12,27 @@ import os
 import shutil
 import uuid
 
-import pytest
-from sqlalchemy import text
+# One BLAS/OpenMP thread per process, set before numpy is first imported, and inherited by every
+# subprocess a test starts. The tests' arrays are small: with OpenBLAS's default of a thread per
+# core, L-BFGS (the theme model's fits) spends most of its time in threads waiting for each other,
+# and far more when the two cores are busy with other work (another test worker, a subprocess):
+# the relevance fixture took 59 s of CPU with the default, 11 s with one thread (its assertions pass either way).
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
-from models.db import make_engine, upgrade
-from models.tables import SQLModel
+import freezegun  # noqa: E402
+import pytest  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from models.db import make_engine, upgrade  # noqa: E402
+from models.tables import SQLModel  # noqa: E402
+
+# Each freeze_time() start looks through every loaded module for the clock functions to swap: with
+# the numerical libraries loaded that is 2,100 modules and 50 ms, some 140 times a run. numpy,
+# scipy, scikit-learn and matplotlib are left out (15 ms): they keep the real functions, and a clock
+# read with one of them within five frames up the stack gets real time. None of them reads the
+# clock for Collab or calls back into Collab code that does.
+freezegun.configure(extend_ignore_list=["numpy", "scipy", "sklearn", "matplotlib"])
 
 POSTGRES_URL = os.environ.get("COLLAB_TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -22,6 +40,22 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 def pytest_report_header(config):
     return f"collab database backends: {', '.join(BACKENDS)}"
+
+
+def pytest_sessionstart(session):
+    """An unreachable PostgreSQL stops the run before any test, in one line: checked here, in the
+    main process before pytest-xdist starts its workers (a worker stopping mid-run is reported as
+    a crash of whichever test it was on, and the reason is lost)."""
+    if not POSTGRES_URL or hasattr(session.config, "workerinput"):
+        return
+    engine = make_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+    except Exception as exc:
+        pytest.exit(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}", returncode=3)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

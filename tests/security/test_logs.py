@@ -78,12 +78,12 @@ def test_library_records_keep_their_level_and_place_but_not_their_text():
 
 
 def test_bolts_own_app_logger_is_caught_by_where_it_logs_from(debug_log):
-    """Bolt names some loggers after the app's file ("app.py:…"): the source path still gives it away."""
+    """Bolt names some loggers after the app ("collab:…", bot/slack/app.py names it): the source path still gives it away."""
     import slack_bolt.logger as bolt_logger
 
-    logger = logging.getLogger("app.py")
+    logger = logging.getLogger("collab:provide_deps")
     logger.setLevel(logging.DEBUG)
-    record = logger.makeRecord("app.py", logging.INFO, bolt_logger.__file__, 3, f"body: {MARKER}", (), None)
+    record = logger.makeRecord("collab:provide_deps", logging.INFO, bolt_logger.__file__, 3, f"body: {MARKER}", (), None)
     assert MARKER not in record.getMessage()
 
 

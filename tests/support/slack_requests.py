@@ -47,7 +47,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import requests
 
-from tests.support.slack_stub import APP_ID, BOT_USER_ID, dm_channel_id
+from tests.support.slack_stub import APP_ID, BOT_USER_ID, SHUTDOWN_POLL, dm_channel_id
 
 __all__ = [
     "FIXTURES",
@@ -468,7 +468,7 @@ class _QuietHandler(WSGIRequestHandler):
 def serve_wsgi(app, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve a WSGI app on a random local port in a thread; yields its base URL."""
     server = make_server(host, 0, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL},
                               name="wsgi-app", daemon=True)
     thread.start()
     try:

@@ -141,6 +141,10 @@ class ResponseCall:
         return f"ResponseCall({self.name!r}, {text})"
 
 
+# How often serve_forever looks for shutdown(): what every test with a stub waits at its end, on average half.
+SHUTDOWN_POLL = 0.005
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -193,7 +197,7 @@ class SlackStub:
             return self
         self._server = _Server(("127.0.0.1", 0), self._make_handler())
         self._thread = threading.Thread(target=self._server.serve_forever, name="slack-stub",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+                                        kwargs={"poll_interval": SHUTDOWN_POLL}, daemon=True)
         self._thread.start()
         return self
 
