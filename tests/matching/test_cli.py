@@ -272,3 +272,22 @@ def test_unknown_urns_are_counted_in_a_warning(files, capsys):
     code, _ = run(files, "--schools", str(files["schools"]))
     assert code == 0
     assert "warning: 1 needs and 0 offers name a school_urn that" in capsys.readouterr().err
+
+
+def test_a_round_runs_with_one_blas_thread(files, monkeypatch):
+    """collab match uses the cores through processes; BLAS threads on top of them only spin."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import matching.engine as engine
+
+    seen = []
+    fit = engine.Matcher.fit
+
+    def recording_fit(self, *args, **kwargs):
+        seen.extend(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine.Matcher, "fit", recording_fit)
+    with threadpool_limits(limits=2, user_api="blas"):  # the test processes run with one already
+        assert run(files)[0] == 0
+    assert seen and set(seen) == {1}
