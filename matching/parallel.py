@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -31,15 +33,24 @@ def cores() -> int:
 
 def forked_map(task: Callable[[int], T], n: int, workers: int) -> Iterator[T]:
     """``task(0), task(1), ... task(n - 1)``, in that order, computed by ``workers`` forked
-    processes when more than one is asked for and the platform can fork."""
+    processes when more than one is asked for and the platform can fork. If a worker dies
+    (killed, out of memory), the items not yet received are computed in this process: slower,
+    the same results, never a hang."""
     workers = min(workers, n)
     if workers <= 1 or not fork_available():
         for i in range(n):
             yield task(i)
         return
+    done = 0
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_install, initargs=(task,)) as pool:
-        yield from pool.imap(_run, range(n))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_install, initargs=(task,)) as pool:
+            for result in pool.map(_run, range(n)):
+                yield result
+                done += 1
+    except BrokenProcessPool:
+        for i in range(done, n):
+            yield task(i)
 
 
 def _install(task: Callable[[int], object]) -> None:

@@ -34,3 +34,14 @@ def test_a_failing_task_raises_in_the_caller():
 
     with pytest.raises(ValueError, match="block 2 failed"):
         list(forked_map(task, 5, workers=2))
+
+
+def test_a_killed_worker_costs_time_not_results():
+    parent = os.getpid()
+
+    def task(i):
+        if i == 3 and os.getpid() != parent:
+            os._exit(9)  # as if killed, e.g. by the kernel's out-of-memory killer
+        return i * i
+
+    assert list(forked_map(task, 8, workers=2)) == [i * i for i in range(8)]
