@@ -147,6 +147,7 @@ def build_features(
     vec = TextVectorizer()
     text_need, text_offer = vec.fit_split([x.text for x in items], n)
     log(f"text vectors ready ({text_need.words.shape[1]} words, {text_need.chars.shape[1]} character n-grams)")
+    school = _school_arrays(needs, offers, schools, history, today, repeat_window_days)  # themes may still run
     if pending is not None:
         missing, future, executor = pending
         try:
@@ -158,7 +159,7 @@ def build_features(
         needs=needs, offers=offers, themes=themes, p_need=probs[:n], p_offer=probs[n:], vectorizer=vec,
         text_need=text_need, text_offer=text_offer,
         capacity=np.array([o.capacity for o in offers], dtype=np.int64),
-        **_school_arrays(needs, offers, schools, history, today, repeat_window_days),
+        **school,
     )
 
 
