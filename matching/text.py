@@ -14,8 +14,8 @@ scikit-learn's default ``CountVectorizer``. The character n-grams are those of s
 or "attend"/"attendance" meet. They are computed once per distinct *word* and mapped to
 documents with a sparse product (document word counts x word-to-n-gram matrix): the same
 counts as running the character analyser on each document (stop words excepted), at a
-fraction of the cost on large rounds. Tokenising is one regular-expression pass over all
-texts for the same reason.
+fraction of the cost on large rounds. Tokenising is one regular-expression pass per few
+thousand texts for the same reason.
 """
 from __future__ import annotations
 
@@ -109,19 +109,14 @@ def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     checks, copies and casts took four times as long and 600 MB more memory."""
     out = counts if counts.dtype == np.float64 else counts.astype(np.float64)  # weighted in place
     data, indices, indptr = out.data, out.indices, out.indptr
-    tf_table = 1.0 + np.log(np.arange(1, 65, dtype=np.float64))  # 1 + log(count) of small counts
     row = 0
     while row < out.shape[0]:
         end = int(np.searchsorted(indptr, indptr[row] + TFIDF_ENTRIES, side="right")) - 1
         end = min(max(end, row + 1), out.shape[0])
         lo, hi = indptr[row], indptr[end]
         chunk = data[lo:hi]
-        whole = chunk.astype(np.int64)
-        if len(chunk) and whole.min() >= 1 and whole.max() <= len(tf_table) and np.array_equal(whole, chunk):
-            chunk[:] = tf_table[whole - 1]
-        else:
-            np.log(chunk, out=chunk)
-            chunk += 1.0
+        np.log(chunk, out=chunk)
+        chunk += 1.0
         chunk *= idf[indices[lo:hi]]
         lens = np.diff(indptr[row : end + 1])
         filled = lens > 0
@@ -194,7 +189,6 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         char_parts = [part @ self.char_map_ for part in parts]
         self.word_idf_ = _smooth_idf(parts)
         self.char_idf_ = _smooth_idf(char_parts)
-        del counts
         return tuple(self._matrices(w, c) for w, c in zip(parts, char_parts))
 
     def _build_char_map(self) -> None:
