@@ -295,7 +295,8 @@ def _calibration_of(theme_model):
     The shipped model is loaded once for both (its file is the largest thing a round reads)."""
     from matching.themes import default_theme_model, shipped_relevance
 
-    own = getattr(theme_model or default_theme_model(), "relevance_", None)
+    model = default_theme_model() if theme_model is None else theme_model
+    own = getattr(model, "relevance_", None)
     return own if own is not None else shipped_relevance()
 
 

@@ -43,10 +43,7 @@ class ScoredPairs:
 
     @staticmethod
     def concat(parts: list["ScoredPairs"]) -> "ScoredPairs":
-        """The pairs of several blocks, in the order given."""
-        if not parts:
-            empty = np.zeros(0, np.int64)
-            return ScoredPairs(empty, empty, np.zeros(0), empty, np.zeros(0, bool), np.zeros(0), np.zeros(0, bool))
+        """The pairs of several blocks (at least one: a round always has a block), in the order given."""
         return ScoredPairs(*(np.concatenate([getattr(p, k) for p in parts]) for k in ScoredPairs.__dataclass_fields__))
 
 
