@@ -9,7 +9,6 @@ import csv
 import datetime
 import io
 import math
-import operator
 from pathlib import Path
 
 from matching.items import NeedItem, OfferItem, PastPairing, SchoolInfo
@@ -70,18 +69,14 @@ def read_rows(path: str | Path, required: tuple[str, ...], label: str, optional:
         if col not in header:
             raise InputError(f"{label} file {path} has no column {col!r} (required: {', '.join(required)})")
     wanted = [(h, header.index(h)) for h in dict.fromkeys(required + optional) if h in header]
-    names = [h for h, _ in wanted] + ["_line"]
-    pick = operator.itemgetter(*(k for _, k in wanted), 0)  # the trailing 0 is replaced by the line number
-    width = max(k for _, k in wanted) + 1
     rows = []
     for values in reader:
-        if not "".join(values).strip():  # blank line, or only commas and spaces
+        if not values or not any(v.strip() for v in values):
             continue
-        if len(values) < width:  # a short row: the missing cells are empty
-            values = values + [""] * (width - len(values))
-        cells = [v.strip() for v in pick(values)]
-        cells[-1] = reader.line_num
-        rows.append(dict(zip(names, cells)))
+        n = len(values)
+        row = {h: (values[k].strip() if k < n else "") for h, k in wanted}
+        row["_line"] = reader.line_num
+        rows.append(row)
     return rows
 
 
