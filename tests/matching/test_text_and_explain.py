@@ -84,8 +84,9 @@ def test_fit_split_gives_the_rows_of_the_whole():
     whole = TextVectorizer().fit_transform(texts)
     for at in (0, 3, len(texts)):
         first, second = TextVectorizer().fit_split(texts, at)
-        np.testing.assert_allclose(first.chars.toarray(), whole.chars[:at].toarray(), atol=1e-12)
-        np.testing.assert_allclose(second.words.toarray(), whole.words[at:].toarray(), atol=1e-12)
+        for part, rows in ((first, slice(0, at)), (second, slice(at, None))):
+            np.testing.assert_allclose(part.words.toarray(), whole.words[rows].toarray(), atol=1e-12)
+            np.testing.assert_allclose(part.chars.toarray(), whole.chars[rows].toarray(), atol=1e-12)
 
 
 def reason(**kw):
