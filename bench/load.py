@@ -50,6 +50,8 @@ import requests  # noqa: E402
 from tests.support.slack_requests import SlackSender, sign  # noqa: E402
 from tests.support.slack_stub import SlackStub  # noqa: E402
 
+from common import collab_command  # noqa: E402  (bench/ is on the path when a script here runs)
+
 SECRET = "bench-signing-secret-0123456789abcdef"
 TOKEN = "xoxb-bench-0000-token"
 TEAM_ID = "T0COLLAB1"
@@ -104,11 +106,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def collab_command() -> list[str]:
-    script = Path(sys.executable).with_name("collab")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
 
 
 def run_collab(args: list[str], env: dict) -> None:

@@ -31,10 +31,11 @@ import datetime
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from common import collab_command  # bench/ is on the path when a script here runs
 
 HERE = Path(__file__).resolve().parent
 # ../shared/data beside the repository (or one more level up from a git worktree)
@@ -131,11 +132,6 @@ def generate(n_schools: int, out: Path, needs_pool, offers_pool, seed: int = 1) 
             g, t = rng.sample(range(n_schools), 2)
             w.writerow([100000 + g, 100000 + t, (today - datetime.timedelta(days=rng.randrange(365))).isoformat()])
     return {"needs": n_needs, "offers": n_offers, "history": n_hist, "today": today.isoformat()}
-
-
-def collab_command() -> list[str]:
-    exe = shutil.which("collab", path=str(Path(sys.executable).parent)) or shutil.which("collab")
-    return [exe] if exe else [sys.executable, "-m", "bot.cli"]
 
 
 WRAPPER = """

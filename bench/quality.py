@@ -55,13 +55,7 @@ from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 from matching import training  # noqa: E402
 from matching.themes import DEFAULT_MODEL_PATH, ThemeModel  # noqa: E402
 
-
-def collab_command() -> list[str]:
-    exe = Path(sys.executable).with_name("collab")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("collab")
-    return [found] if found else [sys.executable, "-m", "bot.cli"]
+from common import collab_command  # noqa: E402  (bench/ is on the path when a script here runs)
 
 
 def cv_folds(dev, folds: int, seed: int):
