@@ -32,7 +32,7 @@ from matching.assign import optimal_assignment
 from matching.candidates import ALL_PAIRS_LIMIT, BLOCK_NEEDS, MIN_MAX_DF  # noqa: F401  (re-exported)
 from matching.explain import explain
 from matching.features import (  # noqa: F401  (re-exported)
-    PARALLEL_THEMES_FROM, RoundFeatures, build_features, check_items, normalise_phase, normalise_theme, phase_fit,
+    RoundFeatures, build_features, check_items, normalise_phase, normalise_theme, phase_fit,
 )
 from matching.parallel import cores, forked_map
 from matching.items import NeedItem, OfferItem, PastPairing, Proposal, SchoolInfo
@@ -121,8 +121,7 @@ def _theme_indices(items, kinds, theme_model) -> np.ndarray:
 
     if not items:
         return np.zeros(0, dtype=np.int64)
-    probs, _ = _theme_probs(items, kinds, tuple(THEMES), theme_model, parallel=False)
-    return probs.argmax(axis=1)
+    return _theme_probs(items, kinds, tuple(THEMES), theme_model).argmax(axis=1)
 
 
 def _main_themes(needs, theme_model) -> list[str]:
@@ -134,8 +133,8 @@ def _main_themes(needs, theme_model) -> list[str]:
 class Matcher(BaseEstimator):
     """One round's engine, scikit-learn style (``__init__`` stores parameters only).
 
-    ``parallel=True`` (the command line) lets a forked helper process infer themes on large
-    rounds; off by default so that a library call inside a threaded server never forks.
+    ``parallel=True`` (the command line) scores the regional blocks of large rounds in forked
+    worker processes (``parallel.py``); off by default so that a library call inside a threaded server never forks.
     ``calibration``: raw relevance -> probability; default the theme model's own
     (``relevance_``), else the shipped model's.
     """
@@ -172,7 +171,7 @@ class Matcher(BaseEstimator):
             return self
         self._log(f"{len(needs)} needs, {len(offers)} offers, {len(schools)} schools, {len(history)} past pairings")
         f = build_features(needs, offers, schools, history, self.today_, self.weights_.repeat_window_days,
-                           self.theme_model, self.parallel, self._log)
+                           self.theme_model, self._log)
         excluded = _exclusion_keys(exclude, needs, offers)
         extra = int(np.bincount((excluded // f.m).astype(np.int64)).max()) if len(excluded) else 0
         per_need = max(self.weights_.candidates_per_need, top_k or 0) + extra

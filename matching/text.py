@@ -3,19 +3,22 @@
 ``TextVectorizer().fit(texts)`` then ``transform(texts)`` gives two L2-normalised sparse
 matrices (word TF-IDF and character n-gram TF-IDF); the text similarity of two posts is
 
-    similarity = word_share * cos(word TF-IDF) + (1 - word_share) * cos(char 3-5 gram TF-IDF)
+    similarity = word_share * cos(word TF-IDF) + (1 - word_share) * cos(char 4-gram TF-IDF)
 
 with ``word_share`` 0.3 by default: on the labelled dev set, text alone (no themes) put an
 offer of the need's theme first for 31 % of needs with words only, 34 % at 0.5, 36 % at 0.3
-and 39 % with characters only; words are kept for the shared terms of explanations.
-The similarity is in 0..1. Words are lower-cased ``\\w\\w+`` tokens without English stop words, as in
-scikit-learn's default ``CountVectorizer``. The character n-grams are those of scikit-learn's
-``char_wb`` analyser (n-grams inside words padded with spaces), which let "phonic"/"phonics"
-or "attend"/"attendance" meet. They are computed once per distinct *word* and mapped to
-documents with a sparse product (document word counts x word-to-n-gram matrix): the same
-counts as running the character analyser on each document (stop words excepted), at a
-fraction of the cost on large rounds. Tokenising is one regular-expression pass per few
-thousand texts for the same reason.
+and 39 % with characters only (character 3-5-grams then); words are kept for the shared terms
+of explanations. The similarity is in 0..1. Words are lower-cased ``\\w\\w+`` tokens without
+English stop words, as in scikit-learn's default ``CountVectorizer``. The character n-grams are
+those of scikit-learn's ``char_wb`` analyser (n-grams inside words padded with spaces), which
+let "phonic"/"phonics" or "attend"/"attendance" meet. 4-grams only, not 3-5: a third of the
+entries (and of the time spent on them), and on the labelled rounds of
+``bench/round_quality.py`` the same proposals to within one good pair in 255
+(docs/quality.md). They are computed once per distinct *word* and mapped to documents with a
+sparse product (document word counts x word-to-n-gram matrix): the same counts as running the
+character analyser on each document (stop words excepted), at a fraction of the cost on large
+rounds. A round's texts are tokenised once (``count_words``), for the text vectors and the
+theme model alike.
 """
 from __future__ import annotations
 
@@ -128,62 +131,84 @@ def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return out
 
 
-class TextVectorizer(TransformerMixin, BaseEstimator):
-    """Word + character (3-5 gram, within words) TF-IDF with sublinear tf."""
+@dataclass
+class WordCounts:
+    """Every ``\\w\\w+`` token of each text, lower-cased, counted: ``counts[d, j]`` is how often
+    text ``d`` has ``words[j]``. Stop words included: the text vectors leave them out, the theme
+    model reads them (``ThemeModel.predict_proba_words``). A round tokenises its texts once,
+    into this, for both."""
 
-    def __init__(self, word_share: float = 0.3, char_ngram_range=(3, 5), stop_words=ENGLISH_STOP_WORDS):
+    words: list[str]
+    counts: sp.csr_matrix
+
+    def columns(self, vocabulary: dict[str, int], width: int) -> sp.csr_matrix:
+        """The counts of the words in ``vocabulary`` (word -> column), ``width`` columns."""
+        rows = [j for j, w in enumerate(self.words) if w in vocabulary]
+        pick = sp.csr_matrix(
+            (np.ones(len(rows)), (rows, [vocabulary[self.words[j]] for j in rows])),
+            shape=(max(len(self.words), 1), width),
+        )
+        return (self.counts @ pick).tocsr()
+
+
+def count_words(texts) -> WordCounts:
+    """Tokenise ``texts`` a few thousand at a time (one regular-expression pass each, so the
+    token strings of a national round never all exist at once); each distinct token is
+    lower-cased once, not the whole text."""
+    texts = list(texts)
+    lookup: dict[str, int] = {"\x00": -1}  # raw token -> word id; the document separator -1
+    index: dict[str, int] = {}
+    docs, ids = [], []
+    for start in range(0, len(texts), TOKENISE_TEXTS):
+        part = texts[start : start + TOKENISE_TEXTS]
+        tokens = _TOKEN.findall("\x00".join(t.replace("\x00", " ") for t in part) + "\x00")
+        for tok in dict.fromkeys(tokens):
+            if tok not in lookup:
+                lookup[tok] = index.setdefault(tok.lower(), len(index))
+        found = np.fromiter(map(lookup.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        sep = found == -1
+        doc = np.cumsum(sep) - sep + start  # separator belongs to the document it ends
+        docs.append(doc[~sep])
+        ids.append(found[~sep])
+    doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
+    counts = sp.csr_matrix(
+        (np.ones(len(doc), dtype=np.float64), (doc, np.concatenate(ids) if ids else doc)),
+        shape=(len(texts), max(len(index), 1)),
+    )
+    counts.sum_duplicates()
+    return WordCounts(list(index), counts)
+
+
+class TextVectorizer(TransformerMixin, BaseEstimator):
+    """Word + character (4-grams, within words) TF-IDF with sublinear tf."""
+
+    def __init__(self, word_share: float = 0.3, char_ngram_range=(4, 4), stop_words=ENGLISH_STOP_WORDS):
         self.word_share = word_share
         self.char_ngram_range = char_ngram_range
         self.stop_words = stop_words
 
-    # -- tokenising --------------------------------------------------------------------
-    def _word_counts(self, texts, grow: bool) -> sp.csr_matrix:
-        """Document x word counts. Texts are tokenised a few thousand at a time (one regular
-        expression pass each), so the token strings of a national round never all exist at once."""
-        texts = list(texts)
-        vocab = self.vocabulary_
-        # raw token -> word id; stop words and unknown words -2, the document separator -1.
-        # Each distinct token is lower-cased once, not the whole text.
-        lookup: dict[str, int] = {"\x00": -1}
-        docs, words = [], []
-        for start in range(0, len(texts), TOKENISE_TEXTS):
-            part = texts[start : start + TOKENISE_TEXTS]
-            tokens = _TOKEN.findall("\x00".join(t.replace("\x00", " ") for t in part) + "\x00")
-            for tok in dict.fromkeys(tokens):
-                if tok not in lookup:
-                    low = tok.lower()
-                    if grow and low not in self._stop and low not in vocab:  # new words: next id
-                        vocab[low] = len(vocab)
-                    lookup[tok] = vocab.get(low, -2)
-            ids = np.fromiter(map(lookup.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-            sep = ids == -1
-            doc = np.cumsum(sep) - sep + start  # separator belongs to the document it ends
-            keep = ids >= 0
-            docs.append(doc[keep])
-            words.append(ids[keep])
-        doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
-        m = sp.csr_matrix(
-            (np.ones(len(doc), dtype=np.float64), (doc, np.concatenate(words) if words else doc)),
-            shape=(len(texts), max(len(vocab), 1)),
-        )
-        m.sum_duplicates()
-        return m
+    def word_counts(self, texts) -> sp.csr_matrix:
+        """Document x word counts over the fitted vocabulary (other words dropped)."""
+        return count_words(texts).columns(self.vocabulary_, max(len(self.vocabulary_), 1))
 
     # -- fitting -----------------------------------------------------------------------
     def fit(self, texts, y=None):  # noqa: ARG002
-        self.fit_split(list(texts), 0)
+        self.fit_split(count_words(texts), 0)
         return self
 
     def fit_transform(self, texts, y=None):  # noqa: ARG002
-        return self.fit_split(list(texts), 0)[1]
+        return self.fit_split(count_words(texts), 0)[1]
 
-    def fit_split(self, texts, at: int) -> tuple[TextMatrices, TextMatrices]:
-        """Fit on all ``texts`` and return the matrices of ``texts[:at]`` and ``texts[at:]``
-        (a round's needs and offers) without building the whole and slicing it, which would
-        copy the largest matrix of a round (26 million character entries on a national one)."""
+    def fit_split(self, tokens: WordCounts, at: int) -> tuple[TextMatrices, TextMatrices]:
+        """Fit on all the texts ``tokens`` counts and return the matrices of texts ``[:at]`` and
+        ``[at:]`` (a round's needs and offers) without building the whole and slicing it, which
+        would copy the largest matrix of a round."""
+        stop = frozenset(self.stop_words or ())
         self.vocabulary_: dict[str, int] = {}
-        self._stop = frozenset(self.stop_words or ())
-        counts = self._word_counts(texts, grow=True)
+        for w in tokens.words:  # words in order of first use, as they were seen
+            if w not in stop:
+                self.vocabulary_[w] = len(self.vocabulary_)
+        counts = tokens.columns(self.vocabulary_, max(len(self.vocabulary_), 1))
         self._build_char_map()
         parts = [counts[:at], counts[at:]]
         char_parts = [part @ self.char_map_ for part in parts]
@@ -214,7 +239,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
 
     # -- transforming ------------------------------------------------------------------
     def transform(self, texts) -> TextMatrices:
-        counts = self._word_counts(texts, grow=False)
+        counts = self.word_counts(texts)
         return self._matrices(counts, counts @ self.char_map_)
 
     def word_names(self) -> np.ndarray:

@@ -334,10 +334,30 @@ def test_blocks_in_forked_workers_give_the_serial_result(monkeypatch, theme_mode
     assert fitted(True, 4).propose() == fitted(False, 4).propose()
 
 
-def test_theme_inference_in_a_helper_process_gives_the_same_result(monkeypatch, theme_model):
-    needs, offers, schools, history = random_round(21, n_needs=15, n_offers=12)
-    plain = engine.Matcher(None, theme_model, 4).fit(needs, offers, schools, history, today=TODAY).propose()
-    monkeypatch.setattr(features, "PARALLEL_THEMES_FROM", 1)
-    helper = engine.Matcher(None, theme_model, 4, parallel=True).fit(needs, offers, schools, history, today=TODAY)
-    assert theme_model.calls == 1  # the parent's copy was only called for the first round
-    assert helper.propose() == plain
+def test_themes_read_from_the_word_counts_give_the_round_of_themes_read_from_the_texts():
+    """The shipped model takes the round's word counts instead of tokenising the texts again;
+    the round is the one it gives from the texts (probabilities to about 1e-7)."""
+    from matching.themes import DEFAULT_MODEL_PATH, ThemeModel
+
+    model = ThemeModel.load(DEFAULT_MODEL_PATH)
+
+    class FromTexts:  # the same model, asked through predict_proba(texts) only
+        kind_aware, reads_word_counts, relevance_ = True, False, model.relevance_
+
+        def __init__(self):
+            self.calls = 0
+
+        def predict_proba(self, texts, kinds=None):
+            self.calls += 1
+            return model.predict_proba(texts, kinds)
+
+    needs, offers, schools, history = random_round(21, n_needs=40, n_offers=30)
+    texts_model = FromTexts()
+    from_words = engine.Matcher(None, model, 4).fit(needs, offers, schools, history, today=TODAY)
+    from_texts = engine.Matcher(None, texts_model, 4).fit(needs, offers, schools, history, today=TODAY)
+    assert texts_model.calls == 1
+    np.testing.assert_allclose(from_words.features_.p_need, from_texts.features_.p_need, atol=1e-6)
+    np.testing.assert_allclose(from_words.features_.p_offer, from_texts.features_.p_offer, atol=1e-6)
+    np.testing.assert_allclose(from_words.pairs_.probability, from_texts.pairs_.probability, atol=1e-6)
+    pairs = lambda m: [(p.need_id, p.offer_id, p.rank) for p in m.propose().proposals]  # noqa: E731
+    assert pairs(from_words) == pairs(from_texts)

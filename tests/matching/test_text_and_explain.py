@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 import matching.text as text_module
 
 from matching.explain import explain
-from matching.text import TextVectorizer, _pair_dot
+from matching.text import TextVectorizer, _pair_dot, count_words
 
 TEXTS = [
     "Help with persistent absence in Year 9",
@@ -32,12 +32,13 @@ def test_identical_texts_have_similarity_one_and_unrelated_low():
     assert ((sim >= 0) & (sim <= 1 + 1e-6)).all()
 
 
-def test_char_ngrams_equal_sklearn_char_wb_counts():
-    vec = TextVectorizer(stop_words=())
+@pytest.mark.parametrize("ngrams", [(4, 4), (3, 5)])
+def test_char_ngrams_equal_sklearn_char_wb_counts(ngrams):
+    vec = TextVectorizer(stop_words=(), char_ngram_range=ngrams)
     vec.fit(["phonics reading", "reading for pleasure"])
-    counts = vec._word_counts(["phonics reading"], grow=False) @ vec.char_map_
+    counts = vec.word_counts(["phonics reading"]) @ vec.char_map_
     ours = {g: counts[0, j] for g, j in vec.char_vocabulary_.items() if counts[0, j]}
-    ref = CountVectorizer(analyzer="char_wb", ngram_range=(3, 5)).fit(["phonics reading"])
+    ref = CountVectorizer(analyzer="char_wb", ngram_range=vec.char_ngram_range).fit(["phonics reading"])
     theirs = dict(zip(ref.get_feature_names_out(), ref.transform(["phonics reading"]).toarray()[0]))
     assert ours == theirs
 
@@ -68,7 +69,7 @@ def test_weights_are_sklearns_tfidf_in_every_chunking(monkeypatch):
     whatever the slices it is computed in (one text, one entry at a time)."""
     texts = TEXTS + ["absence absence absence persistent", "reading reading phonics"] * 3
     reference = TextVectorizer().fit(texts)
-    counts = reference._word_counts(texts, grow=False)
+    counts = reference.word_counts(texts)
     words = TfidfTransformer(sublinear_tf=True).fit_transform(counts.copy()).toarray()
     chars = TfidfTransformer(sublinear_tf=True).fit_transform(counts @ reference.char_map_).toarray()
     for tokenise, entries in [(5_000, 1 << 22), (1, 1), (2, 3)]:
@@ -83,7 +84,7 @@ def test_fit_split_gives_the_rows_of_the_whole():
     texts = TEXTS + ["Help with absence", "Early reading"]
     whole = TextVectorizer().fit_transform(texts)
     for at in (0, 3, len(texts)):
-        first, second = TextVectorizer().fit_split(texts, at)
+        first, second = TextVectorizer().fit_split(count_words(texts), at)
         for part, rows in ((first, slice(0, at)), (second, slice(at, None))):
             np.testing.assert_allclose(part.words.toarray(), whole.words[rows].toarray(), atol=1e-12)
             np.testing.assert_allclose(part.chars.toarray(), whole.chars[rows].toarray(), atol=1e-12)

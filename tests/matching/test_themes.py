@@ -180,3 +180,45 @@ def test_load_rejects_foreign_file(tmp_path):
     joblib.dump({"not": "a model"}, tmp_path / "x.joblib")
     with pytest.raises(TypeError):
         ThemeModel.load(tmp_path / "x.joblib")
+
+
+def _sample_sentences() -> list[str]:
+    """Ofsted sentences shipped with the bench (OGL), every kind."""
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "data" / "ofsted_sample.csv"
+    with open(path, encoding="utf-8") as f:
+        return [r["text"] for r in csv.DictReader(f)]
+
+
+ODD_TEXTS = ["", "🙂", "thanks", "Year 9 and Year 10: 2023/24 KS2 SATs", "St Mary\u2019s and St John`s",
+             "İstanbul visit, DİSADVANTAGE", "CAPITALS ONLY PHONICS", "phonics\x00reading", "x y z a",
+             "co-operative learning; e-safety & SEND", "naïve café résumé ÉCOLE", "ΣΟΦΊΑ σοφία", "___ __init__"]
+
+
+def test_word_counts_give_predict_proba(model):
+    """What a round gets from its word counts is what predict_proba gives from the texts: the
+    shipped model, needs through the need model, Ofsted prose, staff posts and odd texts."""
+    from matching.text import count_words
+
+    texts = _sample_sentences()[:400] + [t for t, _, _ in STAFF_POSTS] + ODD_TEXTS
+    kinds = ["need" if k % 3 else "offer" for k in range(len(texts))]
+    assert model.reads_word_counts and model.kind_aware
+    tokens = count_words(texts)
+    ours = model.predict_proba_words(tokens.words, tokens.counts, kinds)
+    np.testing.assert_allclose(ours, model.predict_proba(texts, kinds), atol=1e-5)
+    assert (ours.argmax(axis=1) == model.predict_proba(texts, kinds).argmax(axis=1)).all()
+    np.testing.assert_allclose(model.predict_proba_words(tokens.words, tokens.counts), model.predict_proba(texts),
+                               atol=1e-5)
+
+
+def test_word_counts_refused_where_they_would_differ():
+    texts = ["phonics and early reading", "reading for pleasure", "persistent absence", "absence"]
+    labels = ["reading", "reading", "attendance", "attendance"]
+    bigrams = ThemeModel(min_df=1, ngram_max=2).fit(texts, labels)
+    assert not bigrams.reads_word_counts
+    with pytest.raises(ValueError, match="word counts"):
+        bigrams.predict_proba_words(["phonics"], np.ones((1, 1)))
+    assert ThemeModel(min_df=1).fit(texts, labels).reads_word_counts
+    assert not ThemeModel().reads_word_counts  # not fitted
