@@ -133,8 +133,8 @@ def _main_themes(needs, theme_model) -> list[str]:
 class Matcher(BaseEstimator):
     """One round's engine, scikit-learn style (``__init__`` stores parameters only).
 
-    ``parallel=True`` (the command line) scores the regional blocks of large rounds in forked
-    worker processes (``parallel.py``); off by default so that a library call inside a threaded server never forks.
+    ``parallel=True`` (the command line) tokenises the posts of large rounds and scores their
+    regional blocks in forked worker processes (``parallel.py``); off by default so that a library call inside a threaded server never forks.
     ``calibration``: raw relevance -> probability; default the theme model's own
     (``relevance_``), else the shipped model's.
     """
@@ -170,8 +170,9 @@ class Matcher(BaseEstimator):
         if not (needs and offers):
             return self
         self._log(f"{len(needs)} needs, {len(offers)} offers, {len(schools)} schools, {len(history)} past pairings")
+        workers = cores() if self.parallel else 1
         f = build_features(needs, offers, schools, history, self.today_, self.weights_.repeat_window_days,
-                           self.theme_model, self._log)
+                           self.theme_model, self._log, workers)
         excluded = _exclusion_keys(exclude, needs, offers)
         extra = int(np.bincount((excluded // f.m).astype(np.int64)).max()) if len(excluded) else 0
         per_need = max(self.weights_.candidates_per_need, top_k or 0) + extra
@@ -187,7 +188,6 @@ class Matcher(BaseEstimator):
                 pi, pj, text = pi[keep], pj[keep], text[keep]
             return score_pairs(f, pi, pj, text, weights, calibration)
 
-        workers = cores() if self.parallel else 1
         parts = []
         for b, part in enumerate(forked_map(block_pairs, len(blocks), workers)):
             parts.append(part)

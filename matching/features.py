@@ -133,6 +133,7 @@ def build_features(
     repeat_window_days: int,
     theme_model,
     log: Callable[[str], None],
+    workers: int = 1,
 ) -> RoundFeatures:
     """Themes, text vectors and school arrays of a round (needs and offers already sorted)."""
     from matching.themes import THEMES
@@ -140,7 +141,7 @@ def build_features(
     themes = tuple(THEMES)
     n = len(needs)
     items = needs + offers
-    tokens = count_words([x.text for x in items])  # once, for the text vectors and the themes
+    tokens = count_words([x.text for x in items], workers)  # once, for the text vectors and the themes
     vec = TextVectorizer()
     text_need, text_offer = vec.fit_split(tokens, n)
     log(f"text vectors ready ({text_need.words.shape[1]} words, {text_need.chars.shape[1]} character n-grams)")

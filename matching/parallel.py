@@ -1,10 +1,10 @@
 """Using the machine's second core on large rounds: a map over work items in forked processes.
 
-The engine's large stages split into independent pieces (regional blocks of candidates). On
-the command line they run in forked worker processes, which inherit the round's arrays
-instead of receiving them through a pipe; only the results travel back, in order. A library
-call (the bot's rounds inside a threaded server) never forks: ``workers=1`` runs in the
-calling process, with the same results.
+The engine's large stages split into independent pieces (slices of posts to tokenise, regional
+blocks of candidates). On the command line they run in forked worker processes, which inherit
+the round's arrays instead of receiving them through a pipe; only the results travel back, in
+order. A library call (the bot's rounds inside a threaded server) never forks: ``workers=1``
+runs in the calling process, with the same results.
 """
 from __future__ import annotations
 

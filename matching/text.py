@@ -30,8 +30,11 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from matching.parallel import forked_map
+
 _TOKEN = re.compile(r"\w\w+|\x00")
 TOKENISE_TEXTS = 5_000  # texts tokenised in one pass
+PARALLEL_TOKENISE_FROM = 20_000  # texts from which count_words(workers=2) forks
 TFIDF_ENTRIES = 1 << 22  # matrix entries weighted at a time
 
 
@@ -151,16 +154,38 @@ class WordCounts:
         return (self.counts @ pick).tocsr()
 
 
-def count_words(texts) -> WordCounts:
+def count_words(texts, workers: int = 1) -> WordCounts:
     """Tokenise ``texts`` a few thousand at a time (one regular-expression pass each, so the
     token strings of a national round never all exist at once); each distinct token is
-    lower-cased once, not the whole text."""
+    lower-cased once, not the whole text. ``workers`` > 1 (the command line, large rounds):
+    that many forked processes tokenise a slice each; the result is the same, word order
+    included (words in order of first use)."""
     texts = list(texts)
+    parts = workers if workers > 1 and len(texts) >= PARALLEL_TOKENISE_FROM else 1
+    bounds = [len(texts) * k // parts for k in range(parts + 1)]
+    index: dict[str, int] = {}
+    docs, ids = [], []
+    for words, doc, found in forked_map(lambda k: _tokenise(texts, bounds[k], bounds[k + 1]), parts, parts):
+        to_round = np.array([index.setdefault(w, len(index)) for w in words], dtype=np.int64)
+        docs.append(doc)
+        ids.append(to_round[found])
+    doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
+    counts = sp.csr_matrix(
+        (np.ones(len(doc), dtype=np.float64), (doc, np.concatenate(ids) if ids else doc)),
+        shape=(len(texts), max(len(index), 1)),
+    )
+    counts.sum_duplicates()
+    return WordCounts(list(index), counts)
+
+
+def _tokenise(texts: list[str], lo: int, hi: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Texts ``lo:hi``: (their words in order of first use, document of each token, word of
+    each token as an index into those words)."""
     lookup: dict[str, int] = {"\x00": -1}  # raw token -> word id; the document separator -1
     index: dict[str, int] = {}
     docs, ids = [], []
-    for start in range(0, len(texts), TOKENISE_TEXTS):
-        part = texts[start : start + TOKENISE_TEXTS]
+    for start in range(lo, hi, TOKENISE_TEXTS):
+        part = texts[start : min(start + TOKENISE_TEXTS, hi)]
         tokens = _TOKEN.findall("\x00".join(t.replace("\x00", " ") for t in part) + "\x00")
         for tok in dict.fromkeys(tokens):
             if tok not in lookup:
@@ -170,13 +195,8 @@ def count_words(texts) -> WordCounts:
         doc = np.cumsum(sep) - sep + start  # separator belongs to the document it ends
         docs.append(doc[~sep])
         ids.append(found[~sep])
-    doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
-    counts = sp.csr_matrix(
-        (np.ones(len(doc), dtype=np.float64), (doc, np.concatenate(ids) if ids else doc)),
-        shape=(len(texts), max(len(index), 1)),
-    )
-    counts.sum_duplicates()
-    return WordCounts(list(index), counts)
+    empty = np.zeros(0, np.int64)
+    return list(index), (np.concatenate(docs) if docs else empty), (np.concatenate(ids) if ids else empty)
 
 
 class TextVectorizer(TransformerMixin, BaseEstimator):

@@ -10,7 +10,7 @@ import pytest
 
 import matching.candidates as candidates
 import matching.engine as engine
-import matching.features as features
+import matching.text as text
 from matching import NeedItem, OfferItem, PastPairing, SchoolInfo, Weights, match
 from tests.matching.test_assign import exact_optimum
 
@@ -320,6 +320,7 @@ def test_blocks_in_forked_workers_give_the_serial_result(monkeypatch, theme_mode
     monkeypatch.setattr(candidates, "BLOCK_NEEDS", 30)
     monkeypatch.setattr(candidates, "MIN_MAX_DF", 1)
     monkeypatch.setattr(engine, "cores", lambda: 2)
+    monkeypatch.setattr(text, "PARALLEL_TOKENISE_FROM", 1)  # the posts are tokenised in two processes too
     exclude = [(needs[0].id, offers[0].id), (needs[1].id, offers[2].id)]
 
     def fitted(parallel, top_k=None):

@@ -45,3 +45,22 @@ def test_a_killed_worker_costs_time_not_results():
         return i * i
 
     assert list(forked_map(task, 8, workers=2)) == [i * i for i in range(8)]
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_tokenising_in_forked_processes_gives_the_same_counts(monkeypatch, workers):
+    """Slices tokenised apart and merged: the same words in the same order, the same counts,
+    also when a word first used in a later slice is used again in an earlier one."""
+    import numpy as np
+
+    import matching.text as text
+
+    texts = ["Phonics and early reading", "", "Persistent absence in Year 9", "reading for pleasure, PHONICS",
+             "St Mary\u2019s attendance", "absence absence year 10", "maths mastery", "early maths"] * 3
+    serial = text.count_words(texts)
+    monkeypatch.setattr(text, "PARALLEL_TOKENISE_FROM", 1)
+    monkeypatch.setattr(text, "TOKENISE_TEXTS", 2)
+    parts = text.count_words(texts, workers=workers)
+    assert parts.words == serial.words
+    np.testing.assert_array_equal(parts.counts.toarray(), serial.counts.toarray())
+    assert text.count_words(texts[:1], workers=workers).words == ["phonics", "and", "early", "reading"]
