@@ -14,7 +14,7 @@ For each size N it writes, under --out-dir/N/:
                 every theme is inferred by the model (the most expensive case).
   history.csv   a year of past pairings (about half a pairing per school).
 then runs `collab match` once in a child process and reports its wall time, the CPU time of it
-and its helper process (ru_utime + ru_stime), and peak memory (ru_maxrss of
+and its worker processes (ru_utime + ru_stime), and peak memory (ru_maxrss of
 resource.getrusage(RUSAGE_CHILDREN), i.e. the largest single process), measured in a fresh
 wrapper process per size. The load average before the run is printed: on a shared machine
 wall time includes waiting for the CPU, CPU time does not.
