@@ -236,26 +236,19 @@ def calibration_check(args) -> int:
     need_sentences = training.load_need_sentences(args.data)
     probs: dict[str, list] = {"shipped method: sigmoid of log raw": [], "raw relevance read as a probability": [],
                               "sigmoid of raw": [], "isotonic regression of raw": []}
-    goods, given_goods = [], []
-    given_probs: dict[str, list] = {"own sigmoid (shipped)": [], "the inferred pairs' sigmoid": []}
+    goods = []
     for seed in args.seeds:
         for k, test, train_items in cv_folds(dev, args.folds, seed):
             excl = [x.text for x in test]
             # the calibration's own out-of-fold pairs (training folds only), to fit the alternatives too
-            raw_tr, good_tr, given_tr = training.out_of_fold_pairs(
-                train_items, sentences, excl, folds=args.calibration_folds, need_sentences=need_sentences)
+            raw_tr, good_tr = training.out_of_fold_pairs(train_items, sentences, excl, folds=args.calibration_folds,
+                                                         need_sentences=need_sentences)
             model = training.train(train_items, sentences, excl, need_sentences=need_sentences, calibrate=False)
             from matching.relevance import RelevanceCalibration
 
-            # = train(..., calibrate=True); the alternatives are fitted on the inferred pairs only
-            model.relevance_ = RelevanceCalibration().fit(raw_tr, good_tr, theme_given=given_tr)
-            raw_tr, good_tr = raw_tr[~given_tr], good_tr[~given_tr]
-            needs, offers = [x for x in test if x.kind == "need"], [x for x in test if x.kind == "offer"]
-            raw, good = training.labelled_pairs(model, needs, offers)
-            raw_g, good_g = training.labelled_pairs(model, needs, offers, need_themes_given=True)
-            given_probs["own sigmoid (shipped)"].append(model.relevance_.predict(raw_g, theme_given=np.ones(len(raw_g))))
-            given_probs["the inferred pairs' sigmoid"].append(model.relevance_.predict(raw_g))
-            given_goods.append(good_g)
+            model.relevance_ = RelevanceCalibration().fit(raw_tr, good_tr)  # = train(..., calibrate=True)
+            raw, good = training.labelled_pairs(model, [x for x in test if x.kind == "need"],
+                                                [x for x in test if x.kind == "offer"])
             probs["shipped method: sigmoid of log raw"].append(model.relevance_.predict(raw))
             probs["raw relevance read as a probability"].append(np.clip(raw, 0, 1))
             platt = LogisticRegression(C=100).fit(raw_tr[:, None], good_tr)
@@ -279,21 +272,6 @@ def calibration_check(args) -> int:
     print("\nreliability (shipped method): | bin | mean probability | share good | pairs |")
     for low, mp, share, count in reliability_table(p, good):
         print(f"| {low:.1f}-{low + 0.1:.1f} | {mp:.3f} | {share:.3f} | {count} |")
-    good_g = np.concatenate(given_goods)
-    print(f"\nthe same pairs with each need's labelled theme given ({good_g.mean():.3f} good; base-rate Brier "
-          f"{brier_score(np.full(len(good_g), good_g.mean()), good_g):.4f}):")
-    print("| calibration of given-theme pairs | Brier | expected calibration error | pairs >= 0.5 | good among them "
-          "| mean probability |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, ps in given_probs.items():
-        pg = np.concatenate(ps)
-        hi = pg >= 0.5
-        print(f"| {name} | {brier_score(pg, good_g):.4f} | {expected_calibration_error(pg, good_g):.4f} | {hi.sum()} | "
-              f"{good_g[hi].mean():.3f} | {pg[hi].mean():.3f} |")
-    pg = np.concatenate(given_probs["own sigmoid (shipped)"])
-    print("\nreliability (given-theme pairs, own sigmoid): | bin | mean probability | share good | pairs |")
-    for low, mp, share, count in reliability_table(pg, good_g):
-        print(f"| {low:.1f}-{low + 0.1:.1f} | {mp:.3f} | {share:.3f} | {count} |")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -307,8 +285,6 @@ def calibration_check(args) -> int:
         if name.startswith("shipped"):
             for r in rows:
                 ax.annotate(str(r[3]), (r[1], r[2]), textcoords="offset points", xytext=(4, -10), fontsize=7)
-    rows = reliability_table(pg, good_g)
-    ax.plot([r[1] for r in rows], [r[2] for r in rows], "^-", label="need theme given: its own sigmoid")
     ax.set_xlabel("predicted probability of a good pair (bin mean)")
     ax.set_ylabel("share of pairs that are good")
     ax.set_title(f"Relevance reliability on {len(good)} held-out labelled pairs\n"

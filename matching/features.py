@@ -77,7 +77,6 @@ class RoundFeatures:
     themes: tuple[str, ...]
     p_need: np.ndarray  # needs x themes
     p_offer: np.ndarray  # offers x themes
-    need_theme_given: np.ndarray  # per need: its theme was given (one-hot), not inferred
     vectorizer: TextVectorizer
     text_need: TextMatrices
     text_offer: TextMatrices
@@ -146,21 +145,18 @@ def build_features(
     vec = TextVectorizer()
     text_need, text_offer = vec.fit_split(tokens, n)
     log(f"text vectors ready ({text_need.words.shape[1]} words, {text_need.chars.shape[1]} character n-grams)")
-    probs, given = _theme_probs(items, ["need"] * n + ["offer"] * len(offers), themes, theme_model, tokens)
+    probs = _theme_probs(items, ["need"] * n + ["offer"] * len(offers), themes, theme_model, tokens)
     log("themes ready")
     return RoundFeatures(
-        needs=needs, offers=offers, themes=themes, p_need=probs[:n], p_offer=probs[n:], need_theme_given=given[:n],
-        vectorizer=vec,
+        needs=needs, offers=offers, themes=themes, p_need=probs[:n], p_offer=probs[n:], vectorizer=vec,
         text_need=text_need, text_offer=text_offer,
         capacity=np.array([o.capacity for o in offers], dtype=np.int64),
         **_school_arrays(needs, offers, schools, history, today, repeat_window_days),
     )
 
 
-def _theme_probs(items, kinds: list[str], themes, theme_model,
-                 tokens: WordCounts | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(theme distributions, whether each item's theme was given): given themes one-hot, the
-    others inferred. A model that reads word counts (the shipped
+def _theme_probs(items, kinds: list[str], themes, theme_model, tokens: WordCounts | None = None) -> np.ndarray:
+    """Given themes one-hot, the others inferred. A model that reads word counts (the shipped
     one) is given the round's ``tokens`` instead of the texts: inferring 120,000 themes from
     the texts took 3 s of CPU, mostly tokenising them a second time."""
     probs = np.zeros((len(items), len(themes)))
@@ -174,10 +170,8 @@ def _theme_probs(items, kinds: list[str], themes, theme_model,
             missing.append(i)
         else:
             probs[i, themes.index(theme)] = 1.0
-    given = np.ones(len(items), dtype=bool)
-    given[missing] = False
     if not missing:
-        return probs, given
+        return probs
     model = theme_model
     if model is None:
         from matching.themes import default_theme_model
@@ -190,7 +184,7 @@ def _theme_probs(items, kinds: list[str], themes, theme_model,
     else:
         found = model.predict_proba([items[i].text for i in missing], **extra)
     probs[missing] = _clean_probs(found, len(missing), len(themes))
-    return probs, given
+    return probs
 
 
 def _clean_probs(p, n_rows: int, n_themes: int) -> np.ndarray:

@@ -11,8 +11,7 @@ themes), by sigmoid (Platt) calibration on the logarithm of the raw relevance:
 
 ``a`` and ``b`` are fitted by ``matching.training`` on *out-of-fold* pairs of the labelled
 items (each pair scored by a theme model that never saw either item), so that among pairs
-given 0.8 about 8 in 10 are good; pairs whose need carries its theme (given, not inferred) have
-an ``a`` and ``b`` of their own, fitted on the same pairs with the needs' labelled themes. The logarithm matters: raw relevance is a product-like
+given 0.8 about 8 in 10 are good. The logarithm matters: raw relevance is a product-like
 quantity (two theme distributions' overlap), and the plain sigmoid of it was visibly
 over-confident at the top (docs/quality.md has the comparison and the reliability diagram).
 The mapping is increasing, so the order of offers is the raw relevance's order.
@@ -34,54 +33,35 @@ class RelevanceCalibration(BaseEstimator):
     def __init__(self, C: float = 100.0):
         self.C = C
 
-    slope_given_ = None
-    intercept_given_ = None
-    """The sigmoid of pairs whose need's theme was given (None: not fitted; such pairs then
-    use the main one)."""
-
-    def fit(self, raw, good, sample_weight=None, theme_given=None) -> "RelevanceCalibration":
-        """``theme_given`` (optional, one bool per pair): True where the need's theme was given
-        (picked by the person posting: one-hot), not inferred. Those pairs get a sigmoid of
-        their own: at the same raw relevance they are good more often (the need's theme is
-        known to be right; only the offer's is uncertain), so the main sigmoid, fitted on
-        inferred needs, would under-state them (docs/quality.md)."""
+    def fit(self, raw, good, sample_weight=None) -> "RelevanceCalibration":
         raw = np.asarray(raw, dtype=np.float64)
         good = np.asarray(good, dtype=bool)
         if raw.shape != good.shape or raw.ndim != 1:
             raise ValueError(f"raw and good must be 1-D of the same length, got {raw.shape} and {good.shape}")
-        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        given = np.zeros(len(raw), dtype=bool) if theme_given is None else np.asarray(theme_given, dtype=bool)
-        if given.shape != raw.shape:
-            raise ValueError(f"theme_given must have one value per pair, got {given.shape} for {raw.shape}")
-        self.slope_, self.intercept_ = self._sigmoid(raw[~given], good[~given], None if weight is None else weight[~given])
-        if given.any():
-            self.slope_given_, self.intercept_given_ = self._sigmoid(
-                raw[given], good[given], None if weight is None else weight[given])
-        self.n_pairs_ = int((~given).sum())
-        self.base_rate_ = float(good[~given].mean())
-        return self
-
-    def _sigmoid(self, raw, good, weight) -> tuple[float, float]:
         if good.all() or not good.any():
             raise ValueError("calibration needs both good and not-good pairs")
         model = LogisticRegression(C=self.C, max_iter=1000)
-        model.fit(self._features(raw), good, sample_weight=weight)
-        return float(model.coef_[0, 0]), float(model.intercept_[0])
+        model.fit(self._features(raw), good, sample_weight=sample_weight)
+        self.slope_ = float(model.coef_[0, 0])
+        self.intercept_ = float(model.intercept_[0])
+        self.n_pairs_ = int(len(raw))
+        self.base_rate_ = float(good.mean())
+        return self
 
     @staticmethod
     def _features(raw: np.ndarray) -> np.ndarray:
         return np.log(np.clip(raw, 0.0, None) + EPSILON)[:, None]
 
-    def predict(self, raw, theme_given=None) -> np.ndarray:
-        """Probabilities, same shape as ``raw``; ``theme_given`` as in :meth:`fit`."""
+    def predict(self, raw) -> np.ndarray:
+        """Probabilities, same shape as ``raw``."""
         raw = np.asarray(raw, dtype=np.float64)
-        slope, intercept = self.slope_, self.intercept_
-        if theme_given is not None and self.slope_given_ is not None:
-            given = np.asarray(theme_given, dtype=bool)
-            slope = np.where(given, self.slope_given_, slope)
-            intercept = np.where(given, self.intercept_given_, intercept)
-        z = slope * np.log(np.clip(raw, 0.0, None) + EPSILON) + intercept
+        z = self.slope_ * np.log(np.clip(raw, 0.0, None) + EPSILON) + self.intercept_
         return 1.0 / (1.0 + np.exp(-z))
+
+    def raw_for(self, probability: float) -> float:
+        """The raw relevance whose probability is ``probability`` (for candidate cut-offs)."""
+        p = min(max(float(probability), 1e-9), 1 - 1e-9)
+        return float(np.exp((np.log(p / (1 - p)) - self.intercept_) / self.slope_) - EPSILON)
 
 
 def brier_score(probability, good) -> float:

@@ -50,8 +50,7 @@ class ScoredPairs:
 def score_pairs(f: RoundFeatures, pi, pj, text, weights: Weights, calibration) -> ScoredPairs:
     w = weights
     theme = np.einsum("ij,ij->i", f.p_need[pi], f.p_offer[pj])
-    # a need whose theme was given has its own calibration (matching/relevance.py)
-    probability = calibration.predict(w.text * text + w.theme * theme, theme_given=f.need_theme_given[pi])
+    probability = calibration.predict(w.text * text + w.theme * theme)
     a, b = f.need_school[pi], f.offer_school[pj]
     phase = f.phase_table[f.phase_codes[a], f.phase_codes[b]]
     same_la = (f.la_codes[a] >= 0) & (f.la_codes[a] == f.la_codes[b])

@@ -348,26 +348,20 @@ def train_need_model(dev_items: list[DevItem], need_sentences: list[str], exclud
     return _self_train(nts, pool, model_params)
 
 
-def labelled_pairs(model: ThemeModel, needs: list[DevItem], offers: list[DevItem],
-                   need_themes_given: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def labelled_pairs(model: ThemeModel, needs: list[DevItem], offers: list[DevItem]) -> tuple[np.ndarray, np.ndarray]:
     """Raw relevance and goodness of every need x offer pair of two different schools.
 
     Scored as the engine scores a round made of exactly these posts: themes inferred by
     ``model`` (needs through its need model), text vectors fitted on these posts' texts, raw
     relevance = ``TEXT_WEIGHT`` x text + ``THEME_WEIGHT`` x theme. Good: the need's primary
-    theme is among the offer's themes. ``need_themes_given``: each need carries its labelled
-    primary theme (one-hot), as when the person posting picks it; offers are still inferred.
+    theme is among the offer's themes.
     """
     from matching.text import TextMatrices, TextVectorizer
     from matching.weights import TEXT_WEIGHT, THEME_WEIGHT
 
     if not needs or not offers:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    if need_themes_given:
-        p_need = np.zeros((len(needs), len(THEMES)))
-        p_need[np.arange(len(needs)), [THEMES.index(x.primary) for x in needs]] = 1.0
-    else:
-        p_need = model.predict_proba([x.text for x in needs], kinds=["need"] * len(needs))
+    p_need = model.predict_proba([x.text for x in needs], kinds=["need"] * len(needs))
     p_offer = model.predict_proba([x.text for x in offers], kinds=["offer"] * len(offers))
     mats = TextVectorizer().fit_transform([x.text for x in needs + offers])
     n = len(needs)
@@ -388,22 +382,19 @@ def out_of_fold_pairs(
     seed: int = 0,
     need_sentences: list[str] | None = None,
     **train_params,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(raw relevance, good, need theme given) of labelled pairs, each scored by a model that
-    never saw either item.
+) -> tuple[np.ndarray, np.ndarray]:
+    """(raw relevance, good) of labelled pairs, each scored by a model that never saw either item.
 
     The labelled items are split into ``folds`` folds (stratified by need/offer, grouped by
     school, so no school is on both sides); a model is trained without each fold (its texts
     removed from every source, as in bench/quality.py) and scores the fold's needs against
-    the fold's offers: a small round of posts the model has never seen. Every pair comes
-    twice: with the need's theme inferred, and with it given (its label), for the
-    calibration of each kind of pair.
+    the fold's offers: a small round of posts the model has never seen.
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
     exclude_texts = list(exclude_texts)
     splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
-    raws, goods, givens = [], [], []
+    raws, goods = [], []
     kinds, groups = [x.kind for x in dev_items], [x.urn for x in dev_items]
     for _, test_idx in splitter.split(np.zeros(len(dev_items)), kinds, groups):
         test = [dev_items[i] for i in test_idx]
@@ -411,13 +402,11 @@ def out_of_fold_pairs(
         model = train([x for x in dev_items if x.item_id not in ids], sentences,
                       exclude_texts + [x.text for x in test], need_sentences=need_sentences,
                       calibrate=False, **train_params)
-        needs, offers = [x for x in test if x.kind == "need"], [x for x in test if x.kind == "offer"]
-        for given in (False, True):
-            raw, good = labelled_pairs(model, needs, offers, need_themes_given=given)
-            raws.append(raw)
-            goods.append(good)
-            givens.append(np.full(len(raw), given))
-    return np.concatenate(raws), np.concatenate(goods), np.concatenate(givens)
+        raw, good = labelled_pairs(model, [x for x in test if x.kind == "need"],
+                                   [x for x in test if x.kind == "offer"])
+        raws.append(raw)
+        goods.append(good)
+    return np.concatenate(raws), np.concatenate(goods)
 
 
 def train(
@@ -442,12 +431,12 @@ def train(
     if calibrate:
         from matching.relevance import RelevanceCalibration
 
-        raw, good, given = out_of_fold_pairs(dev_items, sentences, exclude_texts, folds=calibration_folds,
-                                             need_sentences=need_sentences, self_training=self_training,
-                                             need_model=need_model, **model_params)
+        raw, good = out_of_fold_pairs(dev_items, sentences, exclude_texts, folds=calibration_folds,
+                                      need_sentences=need_sentences, self_training=self_training,
+                                      need_model=need_model, **model_params)
         model = train(dev_items, sentences, exclude_texts, self_training=self_training,
                       need_sentences=need_sentences, need_model=need_model, calibrate=False, **model_params)
-        model.relevance_ = RelevanceCalibration().fit(raw, good, theme_given=given)
+        model.relevance_ = RelevanceCalibration().fit(raw, good)
         return model
     ts = build_training_set(dev_items, sentences, exclude_texts)
     if self_training:
@@ -483,9 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     path = model.save(args.out)
     cal = model.relevance_
     print(f"theme model written to {path} ({path.stat().st_size / 1e6:.2f} MB); relevance calibration "
-          f"from {cal.n_pairs_} out-of-fold pairs: slope {cal.slope_:.3f}, intercept {cal.intercept_:.3f}; "
-          f"the same pairs with the needs' themes given: slope {cal.slope_given_:.3f}, "
-          f"intercept {cal.intercept_given_:.3f}")
+          f"from {cal.n_pairs_} out-of-fold pairs: slope {cal.slope_:.3f}, intercept {cal.intercept_:.3f}")
     return 0
 
 

@@ -362,31 +362,3 @@ def test_themes_read_from_the_word_counts_give_the_round_of_themes_read_from_the
     np.testing.assert_allclose(from_words.pairs_.probability, from_texts.pairs_.probability, atol=1e-6)
     pairs = lambda m: [(p.need_id, p.offer_id, p.rank) for p in m.propose().proposals]  # noqa: E731
     assert pairs(from_words) == pairs(from_texts)
-
-def test_a_need_whose_theme_was_given_is_scored_by_the_given_theme_calibration(theme_model):
-    """Pairs of a need that carries its theme (picked by the person posting) are calibrated by
-    the calibration's given-theme sigmoid; pairs of inferred needs by the main one."""
-    from matching.relevance import EPSILON, RelevanceCalibration
-
-    needs, offers, schools, history = random_round(5, n_needs=10, n_offers=8)
-    needs = [dataclasses.replace(n, theme="attendance") if k % 2 else n for k, n in enumerate(needs)]
-
-    def calibration(given_slope, given_intercept):
-        cal = RelevanceCalibration()
-        cal.slope_, cal.intercept_ = 2.0, 3.0
-        cal.slope_given_, cal.intercept_given_ = given_slope, given_intercept
-        return cal
-
-    def pairs(cal):
-        m = engine.Matcher(None, theme_model, 5, calibration=cal).fit(needs, offers, schools, history, today=TODAY)
-        given = np.array([needs_by_id[m.features_.needs[i].id].theme is not None for i in m.pairs_.need])
-        return m.pairs_.probability, given
-
-    needs_by_id = {n.id: n for n in needs}
-    plain, given = pairs(calibration(2.0, 3.0))  # the same sigmoid for both: what the main one says
-    own, _ = pairs(calibration(4.0, 5.0))
-    assert given.any() and (~given).any()
-    np.testing.assert_array_equal(own[~given], plain[~given])
-    raw = np.exp((np.log(plain / (1 - plain)) - 3.0) / 2.0) - EPSILON
-    np.testing.assert_allclose(own[given], 1 / (1 + np.exp(-(4.0 * np.log(raw[given] + EPSILON) + 5.0))), atol=1e-9)
-    assert not np.allclose(own[given], plain[given])

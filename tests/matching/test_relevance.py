@@ -21,28 +21,9 @@ def test_recovers_a_known_sigmoid_of_log_raw_relevance():
     grid = np.array([0.01, 0.1, 0.3, 0.6, 0.9])
     expected = 1 / (1 + np.exp(-(1.7 * np.log(grid + EPSILON) + 1.2)))
     assert np.abs(cal.predict(grid) - expected).max() < 0.03
-    # the mapping is increasing (the order of offers is kept)
+    # raw_for inverts predict, and the mapping is increasing (the order of offers is kept)
+    assert cal.predict(np.array([cal.raw_for(0.8)]))[0] == pytest.approx(0.8, abs=1e-6)
     assert np.all(np.diff(cal.predict(np.linspace(0, 1, 101))) > 0)
-    assert cal.slope_given_ is None  # no given-theme pairs: one sigmoid for all
-    np.testing.assert_array_equal(cal.predict(grid, theme_given=np.ones(5, bool)), cal.predict(grid))
-
-
-def test_pairs_whose_need_theme_is_given_get_their_own_known_sigmoid():
-    rng = np.random.default_rng(8)
-    raw = rng.uniform(0, 1, 60_000)
-    given = rng.uniform(size=raw.size) < 0.5
-    slope, intercept = np.where(given, 2.5, 1.7), np.where(given, 2.6, 1.2)
-    good = rng.uniform(size=raw.size) < 1 / (1 + np.exp(-(slope * np.log(raw + EPSILON) + intercept)))
-    cal = RelevanceCalibration().fit(raw, good, theme_given=given)
-    assert cal.slope_ == pytest.approx(1.7, abs=0.12) and cal.intercept_ == pytest.approx(1.2, abs=0.12)
-    assert cal.slope_given_ == pytest.approx(2.5, abs=0.15) and cal.intercept_given_ == pytest.approx(2.6, abs=0.15)
-    grid = np.array([0.05, 0.3, 0.6])
-    for flag, a, b in ((False, 1.7, 1.2), (True, 2.5, 2.6)):
-        expected = 1 / (1 + np.exp(-(a * np.log(grid + EPSILON) + b)))
-        assert np.abs(cal.predict(grid, theme_given=np.full(3, flag)) - expected).max() < 0.03
-    assert np.abs(cal.predict(grid) - cal.predict(grid, theme_given=np.zeros(3, bool))).max() == 0
-    with pytest.raises(ValueError, match="one value per pair"):
-        RelevanceCalibration().fit(raw, good, theme_given=given[:10])
 
 
 def test_reliability_measures_on_a_known_case():
@@ -84,17 +65,14 @@ def held_out():
             patch.setattr(training, name, functools.lru_cache(maxsize=None)(getattr(training, name)))
         model = training.train([x for x in dev if x.item_id not in ids], sentences, [x.text for x in test],
                                need_sentences=need_sentences, calibration_folds=3)
-    needs, offers = [x for x in test if x.kind == "need"], [x for x in test if x.kind == "offer"]
-    raw, good = training.labelled_pairs(model, needs, offers)
-    raw_given, good_given = training.labelled_pairs(model, needs, offers, need_themes_given=True)
-    return model, (raw, good), (raw_given, good_given)
+    raw, good = training.labelled_pairs(model, [x for x in test if x.kind == "need"],
+                                        [x for x in test if x.kind == "offer"])
+    return model, raw, good
 
 
-@pytest.mark.parametrize("given", [False, True], ids=["themes inferred", "need themes given"])
-def test_calibrated_relevance_is_reliable_on_held_out_labelled_pairs(held_out, given):
-    model = held_out[0]
-    raw, good = held_out[2 if given else 1]
-    p = model.relevance_.predict(raw, theme_given=np.full(len(raw), given))
+def test_calibrated_relevance_is_reliable_on_held_out_labelled_pairs(held_out):
+    model, raw, good = held_out
+    p = model.relevance_.predict(raw)
     assert len(p) > 2000 and good.any()
     # calibration in the large: as many good pairs as the probabilities say
     assert abs(p.mean() - good.mean()) < 0.03
