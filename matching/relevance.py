@@ -58,11 +58,6 @@ class RelevanceCalibration(BaseEstimator):
         z = self.slope_ * np.log(np.clip(raw, 0.0, None) + EPSILON) + self.intercept_
         return 1.0 / (1.0 + np.exp(-z))
 
-    def raw_for(self, probability: float) -> float:
-        """The raw relevance whose probability is ``probability`` (for candidate cut-offs)."""
-        p = min(max(float(probability), 1e-9), 1 - 1e-9)
-        return float(np.exp((np.log(p / (1 - p)) - self.intercept_) / self.slope_) - EPSILON)
-
 
 def brier_score(probability, good) -> float:
     """Mean squared difference between probability and outcome (0 is perfect)."""

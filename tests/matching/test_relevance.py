@@ -21,8 +21,7 @@ def test_recovers_a_known_sigmoid_of_log_raw_relevance():
     grid = np.array([0.01, 0.1, 0.3, 0.6, 0.9])
     expected = 1 / (1 + np.exp(-(1.7 * np.log(grid + EPSILON) + 1.2)))
     assert np.abs(cal.predict(grid) - expected).max() < 0.03
-    # raw_for inverts predict, and the mapping is increasing (the order of offers is kept)
-    assert cal.predict(np.array([cal.raw_for(0.8)]))[0] == pytest.approx(0.8, abs=1e-6)
+    # the mapping is increasing (the order of offers is kept)
     assert np.all(np.diff(cal.predict(np.linspace(0, 1, 101))) > 0)
 
 
