@@ -31,21 +31,29 @@ def cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def forked_map(task: Callable[[int], T], n: int, workers: int) -> Iterator[T]:
+def forked_map(task: Callable[[int], T], n: int, workers: int, *, here_first: bool = False) -> Iterator[T]:
     """``task(0), task(1), ... task(n - 1)``, in that order, computed by ``workers`` forked
-    processes when more than one is asked for and the platform can fork. If a worker dies
-    (killed, out of memory), the items not yet received are computed in this process: slower,
-    the same results, never a hang."""
+    processes when more than one is asked for and the platform can fork. ``here_first``: this
+    process computes ``task(0)`` itself while ``workers - 1`` forked ones compute the rest (for
+    a few large items, where a worker more and its result's trip back cost more than they
+    save). If a worker dies (killed, out of memory), the items not yet received are computed in
+    this process: slower, the same results, never a hang."""
     workers = min(workers, n)
     if workers <= 1 or not fork_available():
         for i in range(n):
             yield task(i)
         return
+    first = 1 if here_first else 0
     done = 0
     context = multiprocessing.get_context("fork")
     try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_install, initargs=(task,)) as pool:
-            for result in pool.map(_run, range(n)):
+        with ProcessPoolExecutor(workers - first, mp_context=context, initializer=_install,
+                                 initargs=(task,)) as pool:
+            results = pool.map(_run, range(first, n))  # all submitted, the workers forked, now
+            if first:
+                yield task(0)
+                done = 1
+            for result in results:
                 yield result
                 done += 1
     except BrokenProcessPool:

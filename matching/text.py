@@ -165,9 +165,10 @@ def count_words(texts, workers: int = 1) -> WordCounts:
     bounds = [len(texts) * k // parts for k in range(parts + 1)]
     index: dict[str, int] = {}
     docs, ids = [], []
-    for words, doc, found in forked_map(lambda k: _tokenise(texts, bounds[k], bounds[k + 1]), parts, parts):
+    slices = forked_map(lambda k: _tokenise(texts, bounds[k], bounds[k + 1]), parts, parts, here_first=True)
+    for k, (words, lengths, found) in enumerate(slices):
         to_round = np.array([index.setdefault(w, len(index)) for w in words], dtype=np.int64)
-        docs.append(doc)
+        docs.append(np.repeat(np.arange(bounds[k], bounds[k + 1]), lengths))
         ids.append(to_round[found])
     doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
     counts = sp.csr_matrix(
@@ -179,24 +180,24 @@ def count_words(texts, workers: int = 1) -> WordCounts:
 
 
 def _tokenise(texts: list[str], lo: int, hi: int) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Texts ``lo:hi``: (their words in order of first use, document of each token, word of
-    each token as an index into those words)."""
+    """Texts ``lo:hi``: (their words in order of first use, each text's number of tokens, each
+    token's word as an index into those words). int32, to halve what a worker sends back."""
     lookup: dict[str, int] = {"\x00": -1}  # raw token -> word id; the document separator -1
     index: dict[str, int] = {}
-    docs, ids = [], []
+    lengths, ids = [], []
     for start in range(lo, hi, TOKENISE_TEXTS):
         part = texts[start : min(start + TOKENISE_TEXTS, hi)]
         tokens = _TOKEN.findall("\x00".join(t.replace("\x00", " ") for t in part) + "\x00")
         for tok in dict.fromkeys(tokens):
             if tok not in lookup:
                 lookup[tok] = index.setdefault(tok.lower(), len(index))
-        found = np.fromiter(map(lookup.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-        sep = found == -1
-        doc = np.cumsum(sep) - sep + start  # separator belongs to the document it ends
-        docs.append(doc[~sep])
-        ids.append(found[~sep])
-    empty = np.zeros(0, np.int64)
-    return list(index), (np.concatenate(docs) if docs else empty), (np.concatenate(ids) if ids else empty)
+        found = np.fromiter(map(lookup.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+        ends = np.flatnonzero(found == -1)  # one separator after each text
+        lengths.append(np.diff(ends, prepend=-1) - 1)
+        ids.append(found[found >= 0])
+    empty = np.zeros(0, np.int32)
+    return (list(index), np.concatenate(lengths).astype(np.int32) if lengths else empty,
+            np.concatenate(ids) if ids else empty)
 
 
 class TextVectorizer(TransformerMixin, BaseEstimator):

@@ -64,3 +64,10 @@ def test_tokenising_in_forked_processes_gives_the_same_counts(monkeypatch, worke
     assert parts.words == serial.words
     np.testing.assert_array_equal(parts.counts.toarray(), serial.counts.toarray())
     assert text.count_words(texts[:1], workers=workers).words == ["phonics", "and", "early", "reading"]
+
+
+def test_here_first_computes_the_first_item_in_this_process():
+    parent = os.getpid()
+    pids = list(forked_map(lambda i: os.getpid(), 4, workers=2, here_first=True))
+    assert pids[0] == parent and parent not in pids[1:]
+    assert list(forked_map(lambda i: i * 10, 3, workers=2, here_first=True)) == [0, 10, 20]
