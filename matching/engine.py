@@ -134,7 +134,8 @@ class Matcher(BaseEstimator):
     """One round's engine, scikit-learn style (``__init__`` stores parameters only).
 
     ``parallel=True`` (the command line) tokenises the posts of large rounds and scores their
-    regional blocks in forked worker processes (``parallel.py``); off by default so that a library call inside a threaded server never forks.
+    regional blocks in forked worker processes (``parallel.py``); off by default so that a
+    library call inside a threaded server never forks.
     ``calibration``: raw relevance -> probability; default the theme model's own
     (``relevance_``), else the shipped model's.
     """

@@ -108,7 +108,7 @@ def _smooth_idf(parts: list[sp.csr_matrix]) -> np.ndarray:
     return np.log((n + 1.0) / (df + 1.0)) + 1.0
 
 
-def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+def sublinear_tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """Sublinear tf x idf, rows L2-normalised: what ``TfidfTransformer(sublinear_tf=True)``
     gives (a test checks it), in place (``counts`` is consumed), a few million entries at a
     time. On the 26 million character n-gram entries of a national round scikit-learn's
@@ -144,14 +144,23 @@ class WordCounts:
     words: list[str]
     counts: sp.csr_matrix
 
+    def mapped(self, columns_of, width: int) -> sp.csr_matrix:
+        """The counts moved to other columns: ``columns_of(word)`` lists a word's columns (none:
+        dropped; several: counted in each); words sharing a column add up. ``width`` columns."""
+        rows, cols = [], []
+        for j, word in enumerate(self.words):
+            for c in columns_of(word):
+                rows.append(j)
+                cols.append(c)
+        move = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(self.counts.shape[1], width))
+        out = (self.counts @ move).tocsr()
+        out.sum_duplicates()
+        out.eliminate_zeros()
+        return out
+
     def columns(self, vocabulary: dict[str, int], width: int) -> sp.csr_matrix:
         """The counts of the words in ``vocabulary`` (word -> column), ``width`` columns."""
-        rows = [j for j, w in enumerate(self.words) if w in vocabulary]
-        pick = sp.csr_matrix(
-            (np.ones(len(rows)), (rows, [vocabulary[self.words[j]] for j in rows])),
-            shape=(max(len(self.words), 1), width),
-        )
-        return (self.counts @ pick).tocsr()
+        return self.mapped(lambda word: (vocabulary[word],) if word in vocabulary else (), width)
 
 
 def count_words(texts, workers: int = 1) -> WordCounts:
@@ -181,7 +190,8 @@ def count_words(texts, workers: int = 1) -> WordCounts:
 
 def _tokenise(texts: list[str], lo: int, hi: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Texts ``lo:hi``: (their words in order of first use, each text's number of tokens, each
-    token's word as an index into those words). int32, to halve what a worker sends back."""
+    token's word as an index into those words). Counts per text and int32 ids, not an int64
+    document and id per token: a quarter of what a worker sends back."""
     lookup: dict[str, int] = {"\x00": -1}  # raw token -> word id; the document separator -1
     index: dict[str, int] = {}
     lengths, ids = [], []
@@ -256,7 +266,8 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
 
     def _matrices(self, counts, char_counts) -> TextMatrices:
         # float64 throughout, so that pair-by-pair and all-pairs similarities agree to ~1e-16
-        return TextMatrices(_tfidf(counts, self.word_idf_), _tfidf(char_counts, self.char_idf_), float(self.word_share))
+        return TextMatrices(sublinear_tfidf(counts, self.word_idf_), sublinear_tfidf(char_counts, self.char_idf_),
+                            float(self.word_share))
 
     # -- transforming ------------------------------------------------------------------
     def transform(self, texts) -> TextMatrices:

@@ -144,15 +144,8 @@ class ThemeModel(ClassifierMixin, BaseEstimator):
         text) routes needs to the need model when there is one."""
         if kinds is not None and self.need_model_ is not None:
             texts = list(texts)
-            if len(kinds) != len(texts):
-                raise ValueError(f"{len(kinds)} kinds for {len(texts)} texts")
-            is_need = np.array([k == "need" for k in kinds], dtype=bool)
-            out = np.zeros((len(texts), len(THEMES)), dtype=np.float64)
-            if is_need.any():
-                out[is_need] = self.need_model_.predict_proba([t for t, n in zip(texts, is_need) if n])
-            if (~is_need).any():
-                out[~is_need] = self.predict_proba([t for t, n in zip(texts, is_need) if not n])
-            return out
+            return self._by_kind(len(texts), kinds, lambda model, rows: model.predict_proba(
+                [t for t, keep in zip(texts, rows) if keep]))
         # the vectorizer normalises (its preprocessor); doing it here too cost 0.5 s per 120k texts
         texts = [str(t or "") for t in texts]
         out = np.zeros((len(texts), len(THEMES)), dtype=np.float64)
@@ -195,39 +188,37 @@ class ThemeModel(ClassifierMixin, BaseEstimator):
         dotted capital I) is split the same way here."""
         if not self.reads_word_counts:
             raise ValueError("this theme model does not read word counts; use predict_proba(texts)")
+        from matching.text import WordCounts, sublinear_tfidf
+
         counts = sp.csr_matrix(counts)
         if kinds is not None and self.need_model_ is not None:
-            if len(kinds) != counts.shape[0]:
-                raise ValueError(f"{len(kinds)} kinds for {counts.shape[0]} texts")
-            is_need = np.array([k == "need" for k in kinds], dtype=bool)
-            out = np.zeros((counts.shape[0], len(THEMES)), dtype=np.float64)
-            if is_need.any():
-                out[is_need] = self.need_model_.predict_proba_words(words, counts[is_need])
-            if (~is_need).any():
-                out[~is_need] = self.predict_proba_words(words, counts[~is_need])
-            return out
-        from matching.text import _tfidf
-
+            return self._by_kind(counts.shape[0], kinds,
+                                 lambda model, rows: model.predict_proba_words(words, counts[rows]))
         vocab = self.vectorizer_.vocabulary_
         pattern = re.compile(self.vectorizer_.token_pattern)
-        rows, cols = [], []
-        for j, word in enumerate(words):
-            for token in pattern.findall(normalise(word)):
-                if token in vocab:
-                    rows.append(j)
-                    cols.append(vocab[token])
-        width = counts.shape[1]
-        to_features = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(width, len(vocab)))
-        X = (counts @ to_features).tocsr()  # words that normalise alike ("year 9", "year 10") add up
-        X.sum_duplicates()
-        X.eliminate_zeros()
-        X = _tfidf(X, self.vectorizer_.idf_.astype(np.float64))
+        # words that normalise alike ("year 9", "year 10") add up in one feature
+        X = WordCounts(list(words), counts).mapped(
+            lambda word: [vocab[t] for t in pattern.findall(normalise(word)) if t in vocab], len(vocab))
+        X = sublinear_tfidf(X, self.vectorizer_.idf_.astype(np.float64))
         full = np.zeros((X.shape[0], len(THEMES)))
         if X.shape[0]:
             full[:, self.columns_] = self.classifier_.predict_proba(X)
         blank = np.diff(X.indptr) == 0  # no known word: as in predict_proba
         full[blank] = FEATURELESS
         return full
+
+    def _by_kind(self, n: int, kinds: Sequence[str], predict) -> np.ndarray:
+        """Needs' rows through the need model, the others through this one:
+        ``predict(model, rows)`` gives the rows' probabilities (``rows`` a boolean mask)."""
+        if len(kinds) != n:
+            raise ValueError(f"{len(kinds)} kinds for {n} texts")
+        is_need = np.array([k == "need" for k in kinds], dtype=bool)
+        out = np.zeros((n, len(THEMES)), dtype=np.float64)
+        if is_need.any():
+            out[is_need] = predict(self.need_model_, is_need)
+        if (~is_need).any():
+            out[~is_need] = predict(self, ~is_need)
+        return out
 
     def predict(self, texts: Iterable[str], kinds: Sequence[str] | None = None) -> list[str]:
         proba = self.predict_proba(texts, kinds)

@@ -110,11 +110,12 @@ def explain_unmatched(f, pairs, chosen: np.ndarray, threshold: float) -> list[Un
     reason = np.where(likely[left], 0, np.where(on_theme[t] - own <= 0, 1, 2))
     top = most_likely(pairs.need, pairs.offer, pairs.probability, f.n, CLOSEST)[left]
     count = (top >= 0).sum(axis=1)
+    top = top.ravel()
     offer_ids: list[str] = []
     probs: list[float] = []
     if len(pairs):  # an unused slot (-1) reads the last pair; count keeps it out of closest
-        offer_ids = [f.offers[j].id for j in pairs.offer[top.ravel()].tolist()]
-        probs = [round(p, 3) for p in pairs.probability[top.ravel()].tolist()]
+        offer_ids = [f.offers[j].id for j in pairs.offer[top].tolist()]
+        probs = [round(p, 3) for p in pairs.probability[top].tolist()]
     names = (OFFERS_TAKEN, NO_OFFER_ON_THEME, TOO_UNLIKELY)
     out = []
     for r, (i, th, why, k) in enumerate(zip(left.tolist(), t.tolist(), reason.tolist(), count.tolist())):
