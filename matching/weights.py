@@ -61,8 +61,9 @@ class Weights:
     min_relevance: float = 0.75
     """The probability a pair needs for the assignment to propose it. Chosen by
     bench/round_quality.py (cross-validation on labelled rounds, assignment mode) as the
-    threshold picked most often for a round precision of 0.8: held out, 0.79 of proposals were
-    good, finding 29 % of the good pairs the capacities allowed (docs/quality.md). Needs left
+    threshold picked most often for a round precision of 0.8 (with character 4-grams it ties
+    with 0.8 and finds more): held out, 0.79 of proposals were good, finding 28 % of the good
+    pairs the capacities allowed (docs/quality.md). Needs left
     below it get a reason (matching/unmatched.py). Top-k ignores it."""
     candidates_per_need: int = 20
     """Offers kept per need by candidate generation on large rounds (see docs)."""
