@@ -291,3 +291,26 @@ def test_a_round_runs_with_one_blas_thread(files, monkeypatch):
     with threadpool_limits(limits=2, user_api="blas"):  # the test processes run with one already
         assert run(files)[0] == 0
     assert seen and set(seen) == {1}
+
+
+def test_the_collector_is_off_during_a_round_and_on_after_it(files, monkeypatch):
+    """A national round runs with the cyclic garbage collector off (about 1 s of 20,000
+    schools); it must come back on after the round, and after a refused input too."""
+    import gc
+
+    from matching.engine import Matcher
+
+    seen = []
+    real_fit = Matcher.fit
+
+    def fit(self, *args, **kwargs):
+        seen.append(gc.isenabled())
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(Matcher, "fit", fit)
+    assert gc.isenabled()
+    code, _ = run(files)
+    assert code == 0 and seen == [False] and gc.isenabled()
+    code = main(["match", "--needs", str(files["dir"] / "missing.csv"), "--offers", str(files["offers"]),
+                 "--out", str(files["dir"] / "x.csv")])
+    assert code == 2 and gc.isenabled()
