@@ -51,8 +51,8 @@ def test_pair_similarity_equals_all_pairs():
     full = mats.all_pairs(mats)
     rows, cols = rng.integers(0, 80, 500), rng.integers(0, 80, 500)
     np.testing.assert_allclose(mats.pair_similarity(mats, rows, cols), full[rows, cols], atol=1e-6)
-    # tiny dense chunks exercise the chunk boundaries
-    np.testing.assert_allclose(_pair_dot(mats.chars, mats.chars, rows, cols, dense_cells=1),
+    # chunks of 7 pairs (not a divisor of 500) exercise the chunk boundaries
+    np.testing.assert_allclose(_pair_dot(mats.chars, mats.chars, rows, cols, pairs_at_once=7),
                                (mats.chars @ mats.chars.T).toarray()[rows, cols], atol=1e-6)
 
 
