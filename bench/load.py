@@ -57,7 +57,7 @@ TOKEN = "xoxb-bench-0000-token"
 TEAM_ID = "T0COLLAB1"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 SCHOOLS_CSV = ROOT / "bot" / "data" / "demo_schools.csv"
-THEME_MODEL = ROOT / "matching" / "data" / "theme_model.joblib"
+THEME_MODEL = ROOT / "matching" / "data" / "theme_model.npz"
 SIGNATURE_BUDGET = 240.0  # seconds from signing to the last send; Slack allows 300
 
 # A working day's mix: people mostly look (help, list, matches) and sometimes post.

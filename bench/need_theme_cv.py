@@ -243,7 +243,6 @@ CONFIGS = {
     "teacher_relabel_soft": _teacher_cfg(soft=True, relabel_weak=True, weight=0.3),
     "teacher_relabel_soft_w0.6": _teacher_cfg(soft=True, relabel_weak=True, weight=0.6),
     "shipped": cfg_shipped,
-    "bigrams": _params_cfg(ngram_max=2),
     "C1": _params_cfg(C=1.0),
     "C16": _params_cfg(C=16.0),
     "unbalanced": _params_cfg(class_weight=None),

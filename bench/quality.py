@@ -19,7 +19,7 @@ Protocol (docs/quality.md explains the choices):
 * For each fold a theme model is trained by ``matching.training.train`` on everything except
   that fold's items: its gold labels are dropped and its texts are removed from the seed, weak
   and self-training data too. The model is saved and handed to the real command line.
-* ``collab match --needs N.csv --offers O.csv --top-k 10 --model fold.joblib`` ranks the fold's
+* ``collab match --needs N.csv --offers O.csv --top-k 10 --model fold.npz`` ranks the fold's
   needs against the fold's offers only: offers the fold model never saw, as in production
   where posts are new. (Ranking against all 480 would put 384 offers whose labels the model
   was trained on in the pool and inflate the figures.)
@@ -152,7 +152,7 @@ def main(argv=None) -> int:
     for seed in args.seeds:
         for k, test, train_items in cv_folds(dev, args.folds, seed):
             model = training.train(train_items, sentences, exclude_texts=[x.text for x in test])
-            model_path = model.save(workdir / f"seed{seed}_fold{k}.joblib")
+            model_path = model.save(workdir / f"seed{seed}_fold{k}.npz")
             needs = [x for x in test if x.kind == "need"]
             offers = [x for x in test if x.kind == "offer"]
             for c, (uses_model, weights) in configs.items():

@@ -197,7 +197,7 @@ def main(argv=None) -> int:
         for k, test, train_items in cv_folds(dev, args.folds, seed):
             model = training.train(train_items, sentences, [x.text for x in test],
                                    need_sentences=need_sentences, calibration_folds=args.calibration_folds)
-            model_path = model.save(workdir / f"seed{seed}_fold{k}.joblib")
+            model_path = model.save(workdir / f"seed{seed}_fold{k}.npz")
             needs = [x for x in test if x.kind == "need"]
             offers = [x for x in test if x.kind == "offer"]
             capacity = {o.item_id: int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1])) for o in offers}

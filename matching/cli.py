@@ -112,8 +112,8 @@ def _run_match(args) -> int:
                 raise InputError(f"model file {args.model}: file not found")
             try:
                 model = ThemeModel.load(args.model)
-            except Exception as exc:  # a corrupt or foreign file
-                raise InputError(f"model file {args.model} could not be loaded: {exc}") from None
+            except ValueError as exc:  # a corrupt or foreign file: ThemeModel.load says which
+                raise InputError(f"the model file could not be loaded: {exc}") from None
         if args.schools:
             _warn_unknown_urns(needs, offers, schools, args.schools)
         quiet = args.quiet or len(needs) + len(offers) < LARGE_INPUT

@@ -25,7 +25,6 @@ from typing import Callable, Iterable
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
 
 from matching import candidates as _candidates
 from matching.assign import optimal_assignment
@@ -130,7 +129,7 @@ def _main_themes(needs, theme_model) -> list[str]:
     return [THEMES[t] for t in _theme_indices(needs, ["need"] * len(needs), theme_model)]
 
 
-class Matcher(BaseEstimator):
+class Matcher:
     """One round's engine, scikit-learn style (``__init__`` stores parameters only).
 
     ``parallel=True`` (the command line) tokenises the posts of large rounds and scores their

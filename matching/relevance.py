@@ -21,14 +21,14 @@ Stored with the theme model (``ThemeModel.relevance_``) and loaded with it, offl
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.linear_model import LogisticRegression
 
 EPSILON = 1e-3  # keeps log() finite for a raw relevance of 0 (different given themes, no shared text)
 
 
-class RelevanceCalibration(BaseEstimator):
-    """Raw relevance (0..1) -> probability that the pair is good. scikit-learn style."""
+class RelevanceCalibration:
+    """Raw relevance (0..1) -> probability that the pair is good. scikit-learn style (``fit``,
+    then ``predict``); scikit-learn fits it, and the fitted calibration is four numbers, so
+    using it needs numpy only."""
 
     def __init__(self, C: float = 100.0):
         self.C = C
@@ -40,6 +40,8 @@ class RelevanceCalibration(BaseEstimator):
             raise ValueError(f"raw and good must be 1-D of the same length, got {raw.shape} and {good.shape}")
         if good.all() or not good.any():
             raise ValueError("calibration needs both good and not-good pairs")
+        from sklearn.linear_model import LogisticRegression
+
         model = LogisticRegression(C=self.C, max_iter=1000)
         model.fit(self._features(raw), good, sample_weight=sample_weight)
         self.slope_ = float(model.coef_[0, 0])
@@ -47,6 +49,20 @@ class RelevanceCalibration(BaseEstimator):
         self.n_pairs_ = int(len(raw))
         self.base_rate_ = float(good.mean())
         return self
+
+    def to_array(self) -> np.ndarray:
+        """The fitted calibration as numbers, for the theme model's file."""
+        return np.array([self.slope_, self.intercept_, self.n_pairs_, self.base_rate_, self.C], dtype=np.float64)
+
+    @classmethod
+    def from_array(cls, values) -> "RelevanceCalibration":
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (5,) or not np.isfinite(values).all():
+            raise ValueError("the relevance calibration in the model file is damaged")
+        slope, intercept, n_pairs, base_rate, C = values.tolist()
+        cal = cls(C)
+        cal.slope_, cal.intercept_, cal.n_pairs_, cal.base_rate_ = slope, intercept, int(n_pairs), base_rate
+        return cal
 
     @staticmethod
     def _features(raw: np.ndarray) -> np.ndarray:

@@ -22,13 +22,14 @@ theme model alike.
 """
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from matching.parallel import forked_map
 
@@ -194,10 +195,30 @@ def _tokenise(texts: list[str], lo: int, hi: int) -> tuple[list[str], np.ndarray
             np.concatenate(ids) if ids else empty)
 
 
-class TextVectorizer(TransformerMixin, BaseEstimator):
-    """Word + character (4-grams, within words) TF-IDF with sublinear tf."""
+@functools.lru_cache(maxsize=1)
+def english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words (its ``CountVectorizer(stop_words="english")`` list),
+    read from the file that holds them without importing scikit-learn: any import of it
+    imports scipy.stats too, about 1 s that a round otherwise never needs (docs/matching.md).
+    Should a release move the file, the import is the fallback (a test compares the two)."""
+    spec = importlib.util.find_spec("sklearn")  # finds the package without running it
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "feature_extraction" / "_stop_words.py"
+        if path.is_file():
+            file_spec = importlib.util.spec_from_file_location("collab_sklearn_stop_words", path)
+            module = importlib.util.module_from_spec(file_spec)
+            file_spec.loader.exec_module(module)
+            return frozenset(module.ENGLISH_STOP_WORDS)
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    def __init__(self, word_share: float = 0.3, char_ngram_range=(4, 4), stop_words=ENGLISH_STOP_WORDS):
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+class TextVectorizer:
+    """Word + character (4-grams, within words) TF-IDF with sublinear tf. scikit-learn style
+    (``fit``, ``transform``, ``fit_transform``) without importing it."""
+
+    def __init__(self, word_share: float = 0.3, char_ngram_range=(4, 4), stop_words="english"):
         self.word_share = word_share
         self.char_ngram_range = char_ngram_range
         self.stop_words = stop_words
@@ -218,7 +239,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         """Fit on all the texts ``tokens`` counts and return the matrices of texts ``[:at]`` and
         ``[at:]`` (a round's needs and offers) without building the whole and slicing it, which
         would copy the largest matrix of a round."""
-        stop = frozenset(self.stop_words or ())
+        stop = english_stop_words() if self.stop_words == "english" else frozenset(self.stop_words or ())
         self.vocabulary_: dict[str, int] = {}
         for w in tokens.words:  # words in order of first use, as they were seen
             if w not in stop:

@@ -5,8 +5,8 @@ optional secondaries). A post that carries a theme (chosen in the Slack modal) u
 without one gets it inferred by :class:`ThemeModel`, a multinomial logistic regression over
 word TF-IDF features trained by ``python -m matching.training`` (see docs/quality.md).
 
-The shipped model is ``matching/data/theme_model.joblib``: scikit-learn objects only, loaded
-with joblib, no network access.
+The shipped model is ``matching/data/theme_model.npz``: numpy arrays only (no pickle), loaded
+offline without scikit-learn.
 """
 from __future__ import annotations
 
@@ -15,12 +15,8 @@ import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import joblib
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 THEMES: tuple[str, ...] = (
     "reading",
@@ -62,7 +58,9 @@ THEME_LABELS: dict[str, str] = {
 
 THEME_INDEX: dict[str, int] = {t: i for i, t in enumerate(THEMES)}
 
-DEFAULT_MODEL_PATH = Path(__file__).with_name("data") / "theme_model.joblib"
+DEFAULT_MODEL_PATH = Path(__file__).with_name("data") / "theme_model.npz"
+MODEL_FORMAT = "collab theme model 1"  # the first array of a model file (ThemeModel.save)
+_ARRAYS = ("words", "idf", "coef", "intercept", "columns")  # one fitted model's arrays in that file
 
 # Distribution given to a text with no known word: mostly "other", a little of everything.
 FEATURELESS = np.full(len(THEMES), 0.75 / (len(THEMES) - 1))
@@ -71,6 +69,7 @@ FEATURELESS[THEME_INDEX["other"]] = 0.25
 _APOSTROPHES = re.compile("[\u2018\u2019\u02bc`]")
 _DIGITS = re.compile(r"\d+")
 _SKLEARN_TOKENS = r"(?u)\b\w\w+\b"  # TfidfVectorizer's default token_pattern
+_TOKENS = re.compile(_SKLEARN_TOKENS)
 
 
 def normalise(text: str) -> str:
@@ -79,11 +78,18 @@ def normalise(text: str) -> str:
     return _DIGITS.sub("0", text)
 
 
-class ThemeModel(ClassifierMixin, BaseEstimator):
+class ThemeModel:
     """Text -> probability over :data:`THEMES` (columns always in that order).
 
     ``fit(texts, labels, sample_weight=None)`` takes one theme name per text; multi-labelled
     examples (an offer's secondaries) are passed as extra rows with a smaller weight.
+
+    scikit-learn trains it (word unigram ``TfidfVectorizer`` -> multinomial
+    ``LogisticRegression``) and the fit keeps only what predicting needs, as plain arrays:
+    the vocabulary, the idf weights, the coefficients. So a round never imports scikit-learn
+    (1 s of every ``collab match`` on this machine, docs/matching.md) and a model file is
+    numpy data, not a pickle: loading one runs no code. ``predict_proba`` computes what the
+    fitted vectorizer and classifier would (a test checks it against them).
 
     Kind-aware: ``need_model_`` (optional, set by ``fit_needs``) is a second model of the same
     kind trained for needs, whose wording ("The school should ensure that staff deliver ...")
@@ -96,39 +102,50 @@ class ThemeModel(ClassifierMixin, BaseEstimator):
     relevance_ = None
     """RelevanceCalibration fitted by matching.training (raw relevance -> probability), or None."""
 
-    def __init__(self, C: float = 4.0, ngram_max: int = 1, min_df: int = 2, class_weight="balanced"):
+    def __init__(self, C: float = 4.0, min_df: int = 2, class_weight="balanced"):
         self.C = C
-        self.ngram_max = ngram_max
         self.min_df = min_df
         self.class_weight = class_weight
 
     # -- training -------------------------------------------------------------------------
     def fit(self, texts: Sequence[str], labels: Sequence[str], sample_weight=None):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
         labels = [str(label) for label in labels]
         unknown = sorted(set(labels) - set(THEMES))
         if unknown:
             raise ValueError(f"unknown themes: {unknown}; expected one of {THEMES}")
-        self.vectorizer_ = TfidfVectorizer(
-            preprocessor=normalise,
-            ngram_range=(1, self.ngram_max),
-            min_df=self.min_df,
-            sublinear_tf=True,
-            dtype=np.float32,
-        )
-        X = self.vectorizer_.fit_transform(list(texts))
+        vectorizer = TfidfVectorizer(preprocessor=normalise, token_pattern=_SKLEARN_TOKENS, min_df=self.min_df,
+                                     sublinear_tf=True, dtype=np.float32)
+        X = vectorizer.fit_transform(list(texts))
         y = np.array([THEME_INDEX[label] for label in labels])
-        self.classifier_ = LogisticRegression(
-            C=self.C, max_iter=2000, class_weight=self.class_weight
-        )
-        self.classifier_.fit(X, y, sample_weight=sample_weight)
-        self.classes_ = np.array(THEMES)
-        # where each of the classifier's classes goes among the 16 output columns
-        self.columns_ = np.asarray(self.classifier_.classes_, dtype=int)
+        classifier = LogisticRegression(C=self.C, max_iter=2000, class_weight=self.class_weight)
+        classifier.fit(X, y, sample_weight=sample_weight)
+        words = vectorizer.get_feature_names_out()
+        coef = np.asarray(classifier.coef_, dtype=np.float64)
+        intercept = np.asarray(classifier.intercept_, dtype=np.float64)
+        if coef.shape[0] == 1:  # two classes: P(second) = sigmoid(z), i.e. a softmax over (0, z)
+            coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.r_[0.0, intercept]
+        return self._set(words, vectorizer.idf_, coef, intercept, classifier.classes_)
+
+    def _set(self, words, idf, coef, intercept, columns) -> "ThemeModel":
+        self.vocabulary_ = {str(w): j for j, w in enumerate(words)}
+        self.idf_ = np.asarray(idf, dtype=np.float64)
+        self.coef_ = np.asarray(coef, dtype=np.float64)
+        self.intercept_ = np.asarray(intercept, dtype=np.float64)
+        # where each row of coef_ goes among the 16 output columns
+        self.columns_ = np.asarray(columns, dtype=np.int64)
+        n_words, n_classes = len(self.vocabulary_), len(self.columns_)
+        if (self.idf_.shape != (n_words,) or self.coef_.shape != (n_classes, n_words)
+                or self.intercept_.shape != (n_classes,) or len(set(self.columns_.tolist())) != n_classes
+                or not ((0 <= self.columns_) & (self.columns_ < len(THEMES))).all()):
+            raise ValueError("inconsistent theme model arrays")
         return self
 
     def fit_needs(self, texts: Sequence[str], labels: Sequence[str], sample_weight=None):
         """Fit the need model (same hyperparameters) on need texts; returns self."""
-        self.need_model_ = ThemeModel(self.C, self.ngram_max, self.min_df, self.class_weight).fit(
+        self.need_model_ = ThemeModel(self.C, self.min_df, self.class_weight).fit(
             texts, labels, sample_weight=sample_weight
         )
         return self
@@ -138,6 +155,12 @@ class ThemeModel(ClassifierMixin, BaseEstimator):
         """True when needs have their own model (the engine then passes ``kinds``)."""
         return self.need_model_ is not None
 
+    @property
+    def reads_word_counts(self) -> bool:
+        """True once fitted: :meth:`predict_proba_words` then gives what :meth:`predict_proba`
+        gives (the engine asks this of any theme model it is handed)."""
+        return hasattr(self, "coef_")
+
     # -- inference ------------------------------------------------------------------------
     def predict_proba(self, texts: Iterable[str], kinds: Sequence[str] | None = None) -> np.ndarray:
         """Rows of probabilities over THEMES. ``kinds`` (optional, one of "need"/"offer" per
@@ -146,66 +169,65 @@ class ThemeModel(ClassifierMixin, BaseEstimator):
             texts = list(texts)
             return self._by_kind(len(texts), kinds, lambda model, rows: model.predict_proba(
                 [t for t, keep in zip(texts, rows) if keep]))
-        # the vectorizer normalises (its preprocessor); doing it here too cost 0.5 s per 120k texts
+        self._check_fitted()
         texts = [str(t or "") for t in texts]
-        out = np.zeros((len(texts), len(THEMES)), dtype=np.float64)
         if not texts:
-            return out
-        # Synthetic and real workloads repeat texts: transform each distinct text once.
+            return np.zeros((0, len(THEMES)))
+        # Synthetic and real workloads repeat texts: read each distinct text once.
         unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-        X = self.vectorizer_.transform(unique)
-        proba = self.classifier_.predict_proba(X)
-        full = np.zeros((len(unique), len(THEMES)))
-        full[:, self.columns_] = proba
-        # No known word at all ("", "🙂", "thanks"): the classifier would answer with its class
-        # priors, which are meaningless here; say "other" and stay neutral towards every theme.
-        blank = np.diff(X.indptr) == 0
-        if blank.any():
-            full[blank] = FEATURELESS
-        out[:] = full[inverse.reshape(-1)]
-        return out
-
-    @property
-    def reads_word_counts(self) -> bool:
-        """True when :meth:`predict_proba_words` gives what :meth:`predict_proba` would: word
-        unigrams of the default token pattern after :func:`normalise` (the shipped model's
-        form), for the need model too."""
-        v = getattr(self, "vectorizer_", None)
-        ok = (v is not None and v.analyzer == "word" and v.ngram_range == (1, 1) and v.preprocessor is normalise
-              and v.tokenizer is None and v.stop_words is None and v.token_pattern == _SKLEARN_TOKENS
-              and v.sublinear_tf and v.norm == "l2" and v.use_idf and v.smooth_idf)
-        return ok and (self.need_model_ is None or self.need_model_.reads_word_counts)
+        vocab, rows, cols = self.vocabulary_, [], []
+        for r, text in enumerate(unique.tolist()):
+            for token in _TOKENS.findall(normalise(text)):
+                j = vocab.get(token)
+                if j is not None:
+                    rows.append(r)
+                    cols.append(j)
+        counts = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(unique), len(vocab)))
+        counts.sum_duplicates()
+        return self._from_counts(counts)[inverse.reshape(-1)]
 
     def predict_proba_words(self, words: Sequence[str], counts, kinds: Sequence[str] | None = None) -> np.ndarray:
         """:meth:`predict_proba` of the texts whose words ``counts`` counts (rows: texts,
         columns: ``words``, every ``\\w\\w+`` token lower-cased, as ``matching.text.count_words``
-        gives), so that a round tokenises its texts once. Only when :attr:`reads_word_counts`.
+        gives), so that a round tokenises its texts once.
 
-        The same probabilities to about 1e-7 (tf-idf in float64 here, float32 in the
-        vectorizer): normalising a whole text and then finding its tokens gives the tokens of
-        normalising each token, because lower-casing, straightening apostrophes and folding
-        digits keep word characters word characters; a token that lower-cases into two (a
-        dotted capital I) is split the same way here."""
-        if not self.reads_word_counts:
-            raise ValueError("this theme model does not read word counts; use predict_proba(texts)")
-        from matching.text import WordCounts, sublinear_tfidf
+        The same probabilities (a test checks it): normalising a whole text and then finding
+        its tokens gives the tokens of normalising each token, because lower-casing,
+        straightening apostrophes and folding digits keep word characters word characters; a
+        token that lower-cases into two (a dotted capital I) is split the same way here."""
+        from matching.text import WordCounts
 
         counts = sp.csr_matrix(counts)
         if kinds is not None and self.need_model_ is not None:
             return self._by_kind(counts.shape[0], kinds,
                                  lambda model, rows: model.predict_proba_words(words, counts[rows]))
-        vocab = self.vectorizer_.vocabulary_
-        pattern = re.compile(self.vectorizer_.token_pattern)
+        self._check_fitted()
+        vocab = self.vocabulary_
         # words that normalise alike ("year 9", "year 10") add up in one feature
         X = WordCounts(list(words), counts).mapped(
-            lambda word: [vocab[t] for t in pattern.findall(normalise(word)) if t in vocab], len(vocab))
-        X = sublinear_tfidf(X, self.vectorizer_.idf_.astype(np.float64))
+            lambda word: [vocab[t] for t in _TOKENS.findall(normalise(word)) if t in vocab], len(vocab))
+        return self._from_counts(X)
+
+    def _from_counts(self, counts: sp.csr_matrix) -> np.ndarray:
+        """Probabilities from texts' counts of the vocabulary's words: sublinear tf-idf, L2
+        rows, softmax of the linear scores (what TfidfVectorizer + LogisticRegression do)."""
+        from matching.text import sublinear_tfidf
+
+        X = sublinear_tfidf(counts, self.idf_)
+        scores = np.asarray(X @ self.coef_.T) + self.intercept_
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
         full = np.zeros((X.shape[0], len(THEMES)))
-        if X.shape[0]:
-            full[:, self.columns_] = self.classifier_.predict_proba(X)
-        blank = np.diff(X.indptr) == 0  # no known word: as in predict_proba
-        full[blank] = FEATURELESS
+        full[:, self.columns_] = scores
+        # No known word at all ("", "🙂", "thanks"): the classifier would answer with its class
+        # priors, which are meaningless here; say "other" and stay neutral towards every theme.
+        full[np.diff(X.indptr) == 0] = FEATURELESS
         return full
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise ValueError("this theme model is not fitted yet: call fit() or ThemeModel.load()")
 
     def _by_kind(self, n: int, kinds: Sequence[str], predict) -> np.ndarray:
         """Needs' rows through the need model, the others through this one:
@@ -225,31 +247,84 @@ class ThemeModel(ClassifierMixin, BaseEstimator):
         return [THEMES[i] for i in proba.argmax(axis=1)]
 
     # -- persistence ----------------------------------------------------------------------
+    def _arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        words = np.empty(len(self.vocabulary_), dtype=object)
+        for word, j in self.vocabulary_.items():
+            words[j] = word
+        values = (words.astype(str), self.idf_, self.coef_, self.intercept_, self.columns_)
+        return {f"{prefix}{name}": v for name, v in zip(_ARRAYS, values)}
+
     def save(self, path) -> Path:
+        """One ``.npz`` file (numpy arrays only): both models, the themes they were trained for
+        and the relevance calibration. Written whole, then renamed."""
+        self._check_fitted()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self, path, compress=3)
+        arrays = {"format": np.array(MODEL_FORMAT), "themes": np.array(THEMES),
+                  "params": np.array([self.C, self.min_df]),
+                  "class_weight": np.array(str(self.class_weight)), **self._arrays("main_")}
+        if self.need_model_ is not None:
+            arrays.update(self.need_model_._arrays("need_"))
+        if self.relevance_ is not None:
+            arrays["relevance"] = self.relevance_.to_array()
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a name
+            np.savez_compressed(f, **arrays)
+        tmp.replace(path)
         return path
 
     @classmethod
     def load(cls, path) -> "ThemeModel":
-        model = joblib.load(Path(path))
-        if not isinstance(model, cls):
-            raise TypeError(f"{path} holds a {type(model).__name__}, not a ThemeModel")
+        """A model saved by :meth:`save`. Anything else is refused with a ValueError that says
+        what the file is: a pickle (the ``.joblib`` models of earlier versions too) is never
+        unpickled, since unpickling a file runs whatever code it names."""
+        from matching.relevance import RelevanceCalibration
+
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "format" not in z.files or str(z["format"]) != MODEL_FORMAT:
+                    raise ValueError(f"{path} is not a Collab theme model file")
+                if tuple(z["themes"].tolist()) != THEMES:
+                    raise ValueError(f"{path} was trained for other themes than Collab's")
+                C, min_df = z["params"].tolist()
+                weight = str(z["class_weight"])
+                model = cls(C, int(min_df), None if weight == "None" else weight)
+                model._set(*(z[f"main_{k}"] for k in _ARRAYS))
+                if "need_words" in z.files:
+                    model.need_model_ = cls(model.C, model.min_df, model.class_weight)._set(
+                        *(z[f"need_{k}"] for k in _ARRAYS))
+                if "relevance" in z.files:
+                    model.relevance_ = RelevanceCalibration.from_array(z["relevance"])
+        except FileNotFoundError:
+            raise ValueError(f"{path}: file not found") from None
+        except ValueError as exc:
+            if "pickled" in str(exc):  # numpy's refusal
+                raise ValueError(f"{path} holds pickled Python objects, which Collab does not load (a "
+                                 ".joblib model of an earlier version: retrain with python -m matching.training)"
+                                 ) from None
+            if str(path) in str(exc):
+                raise
+            raise ValueError(f"{path} is not a usable Collab theme model file ({exc})") from None
+        except Exception as exc:  # unreadable, truncated, a zip of something else, arrays of the wrong kind
+            raise ValueError(f"{path} is not a Collab theme model file ({type(exc).__name__})") from None
         return model
 
 
 @functools.lru_cache(maxsize=1)
 def default_theme_model() -> ThemeModel:
-    """The shipped model (``matching/data/theme_model.joblib``), loaded once, offline."""
+    """The shipped model (``matching/data/theme_model.npz``), loaded once, offline."""
     return ThemeModel.load(DEFAULT_MODEL_PATH)
 
 
 @functools.lru_cache(maxsize=1)
 def shipped_relevance():
-    """The shipped model's relevance calibration (for theme models that carry none)."""
-    model = joblib.load(DEFAULT_MODEL_PATH)
-    cal = getattr(model, "relevance_", None)
+    """The shipped model's relevance calibration (for theme models that carry none), read alone
+    from the shipped file."""
+    from matching.relevance import RelevanceCalibration
+
+    with np.load(DEFAULT_MODEL_PATH, allow_pickle=False) as z:
+        cal = RelevanceCalibration.from_array(z["relevance"]) if "relevance" in z.files else None
     if cal is None:
         raise RuntimeError(f"{DEFAULT_MODEL_PATH} has no relevance calibration; run python -m matching.training")
     return cal

@@ -1,6 +1,6 @@
 """Build the theme model's training set and train it.
 
-    python -m matching.training [--data ../shared/data] [--out matching/data/theme_model.joblib]
+    python -m matching.training [--data ../shared/data] [--out matching/data/theme_model.npz]
 
 Training data (see docs/quality.md for why):
 

@@ -167,11 +167,11 @@ def test_bad_date(files, capsys):
 def test_missing_files(files, capsys):
     code, _ = run(files, "--schools", str(files["dir"] / "nope.csv"))
     assert code == 2 and "nope.csv" in capsys.readouterr().err
+    code, _ = run(files, "--model", str(files["dir"] / "model.npz"))
+    assert code == 2 and "model.npz: file not found" in capsys.readouterr().err
     files["needs"] = files["dir"] / "absent.csv"
     code, _ = run(files)
     assert code == 2 and "absent.csv: file not found" in capsys.readouterr().err
-    code, _ = run(files, "--model", str(files["dir"] / "model.joblib"))
-    assert code == 2
 
 
 def test_other_input_errors(files, capsys):
@@ -197,7 +197,7 @@ def test_model_option_loads_the_given_file(files, monkeypatch, capsys):
         loaded.append(path)
         return KeywordThemeModel()
 
-    model_path = files["dir"] / "model.joblib"
+    model_path = files["dir"] / "model.npz"
     model_path.write_bytes(b"x")
     monkeypatch.setattr(themes.ThemeModel, "load", staticmethod(fake_load))
     code, rows = run(files, "--model", str(model_path))
@@ -314,3 +314,21 @@ def test_the_collector_is_off_during_a_round_and_on_after_it(files, monkeypatch)
     code = main(["match", "--needs", str(files["dir"] / "missing.csv"), "--offers", str(files["offers"]),
                  "--out", str(files["dir"] / "x.csv")])
     assert code == 2 and gc.isenabled()
+
+
+def test_a_pickled_model_is_refused_not_run(files, capsys):
+    """--model takes a file path from whoever runs the command; a pickle (an earlier version's
+    .joblib model, or anything else) is refused with a message, and never unpickled."""
+    import pickle
+
+    marker = files["dir"] / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (files["dir"] / "theme_model.joblib").write_bytes(pickle.dumps(Payload()))
+    code, _ = run(files, "--model", str(files["dir"] / "theme_model.joblib"))
+    err = capsys.readouterr().err
+    assert code == 2 and "pickled Python objects" in err and "python -m matching.training" in err
+    assert not marker.exists()

@@ -103,7 +103,7 @@ def test_top_k_lists_k_offers_whatever_the_threshold():
 
 def test_matcher_is_a_plain_estimator():
     m = Matcher(weights=Weights(), top_k=2)
-    assert m.get_params()["top_k"] == 2 and not hasattr(m, "pairs_")
+    assert m.top_k == 2 and not hasattr(m, "pairs_")
     needs, offers = [NeedItem("n1", "A", "maths")], [OfferItem("o1", "B", "maths")]
     fitted = m.fit(needs, offers, today=TODAY)
     assert fitted is m and len(m.pairs_) == 1

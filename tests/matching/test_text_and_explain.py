@@ -140,3 +140,11 @@ def test_text_alone_with_the_shipped_theme_model():
     out = propose(needs, offers)
     right = sum((p.need_id[1:] == p.offer_id[1:]) for p in out)
     assert right >= 9, [(p.need_id, p.offer_id) for p in out]
+
+
+def test_stop_words_are_scikit_learns_read_without_importing_it():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from matching.text import english_stop_words
+
+    assert english_stop_words() == ENGLISH_STOP_WORDS and len(ENGLISH_STOP_WORDS) > 300

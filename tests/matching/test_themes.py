@@ -6,6 +6,9 @@ phrases); bench/quality.py reports the shipped model's accuracy on it as well.
 """
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -144,7 +147,8 @@ def test_save_load_round_trip_offline(tmp_path, monkeypatch):
              "times tables", "maths mastery"]
     labels = ["reading", "reading", "attendance", "attendance", "maths", "maths"]
     m = ThemeModel(min_df=1).fit(texts, labels)
-    path = m.save(tmp_path / "m.joblib")
+    path = m.save(tmp_path / "m.model")
+    assert path == tmp_path / "m.model"  # the name given, nothing added
     monkeypatch.setattr(socket, "socket", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
     loaded = ThemeModel.load(path)
@@ -174,12 +178,82 @@ def test_fit_rejects_unknown_theme():
         ThemeModel().fit(["a b", "c d"], ["reading", "not_a_theme"])
 
 
-def test_load_rejects_foreign_file(tmp_path):
-    import joblib
+def test_load_refuses_what_is_not_a_model_and_never_unpickles(tmp_path):
+    import pickle
+    import zipfile
 
-    joblib.dump({"not": "a model"}, tmp_path / "x.joblib")
-    with pytest.raises(TypeError):
-        ThemeModel.load(tmp_path / "x.joblib")
+    marker = tmp_path / "ran"
+
+    class Payload:  # unpickling this would create the marker file
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (tmp_path / "evil.joblib").write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(ValueError, match="pickled Python objects"):
+        ThemeModel.load(tmp_path / "evil.joblib")
+    assert not marker.exists()
+    with zipfile.ZipFile(tmp_path / "other.npz", "w") as z:
+        z.writestr("readme.txt", "hello")
+    np.savez(tmp_path / "arrays.npz", x=np.arange(3))
+    good = ThemeModel(min_df=1).fit(["phonics reading", "absence attendance"], ["reading", "attendance"])
+    good.save(tmp_path / "good.npz")
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "good.npz").read_bytes()[:300])
+    (tmp_path / "empty.npz").write_bytes(b"")
+    for name in ("other.npz", "arrays.npz", "cut.npz", "empty.npz", "absent.npz"):
+        with pytest.raises(ValueError, match=re.escape(str(tmp_path / name))):
+            ThemeModel.load(tmp_path / name)
+    # a model for another set of themes
+    with np.load(tmp_path / "good.npz") as z:
+        arrays = dict(z)
+    arrays["themes"] = np.array(THEMES[:-1])
+    np.savez(tmp_path / "themes.npz", **arrays)
+    with pytest.raises(ValueError, match="other themes"):
+        ThemeModel.load(tmp_path / "themes.npz")
+
+
+def test_predicts_what_the_fitted_scikit_learn_objects_predict():
+    """The model keeps arrays, not scikit-learn objects: its probabilities must be those of a
+    TfidfVectorizer + LogisticRegression carrying the same vocabulary, idf and coefficients
+    (the shipped model, both parts, on Ofsted prose, staff posts and odd texts)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    shipped = ThemeModel.load(themes.DEFAULT_MODEL_PATH)
+    texts = _sample_sentences()[:300] + [t for t, _, _ in STAFF_POSTS] + ODD_TEXTS
+    for part in (shipped, shipped.need_model_):
+        vec = TfidfVectorizer(preprocessor=themes.normalise, sublinear_tf=True, vocabulary=part.vocabulary_)
+        vec.fit([""])
+        vec.idf_ = part.idf_
+        clf = LogisticRegression()
+        clf.coef_, clf.intercept_, clf.classes_ = part.coef_, part.intercept_, part.columns_
+        expected = np.zeros((len(texts), len(THEMES)))
+        expected[:, part.columns_] = clf.predict_proba(vec.transform(texts))
+        blank = vec.transform(texts).getnnz(axis=1) == 0
+        expected[blank] = themes.FEATURELESS
+        np.testing.assert_allclose(part.predict_proba(texts), expected, atol=1e-9)
+    # two themes only: scikit-learn's binary form (one row of coefficients, a sigmoid)
+    two = ThemeModel(min_df=1).fit(["phonics reading", "reading books", "absence attendance", "late absence"],
+                                   ["reading", "reading", "attendance", "attendance"])
+    assert two.predict(["reading phonics", "absence"]) == ["reading", "attendance"]
+    np.testing.assert_allclose(two.predict_proba(["reading absence"]).sum(), 1.0)
+
+
+def test_a_round_never_imports_scikit_learn(tmp_path):
+    """Importing any of scikit-learn costs about 1 s (it imports scipy.stats); a round, with the
+    shipped model loaded from its file, must not need it."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from matching.engine import Matcher\n"
+            "from matching.items import NeedItem, OfferItem\n"
+            "r = Matcher().fit([NeedItem('n1', 'A', 'help with persistent absence')],\n"
+            "                  [OfferItem('o1', 'B', 'our attendance strategy')]).propose()\n"
+            "assert r.proposals or r.unmatched\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
 
 
 def _sample_sentences() -> list[str]:
@@ -213,12 +287,12 @@ def test_word_counts_give_predict_proba(model):
                                atol=1e-5)
 
 
-def test_word_counts_refused_where_they_would_differ():
-    texts = ["phonics and early reading", "reading for pleasure", "persistent absence", "absence"]
-    labels = ["reading", "reading", "attendance", "attendance"]
-    bigrams = ThemeModel(min_df=1, ngram_max=2).fit(texts, labels)
-    assert not bigrams.reads_word_counts
-    with pytest.raises(ValueError, match="word counts"):
-        bigrams.predict_proba_words(["phonics"], np.ones((1, 1)))
-    assert ThemeModel(min_df=1).fit(texts, labels).reads_word_counts
-    assert not ThemeModel().reads_word_counts  # not fitted
+def test_an_unfitted_model_says_so():
+    model = ThemeModel()
+    assert not model.reads_word_counts and not model.kind_aware
+    with pytest.raises(ValueError, match="not fitted"):
+        model.predict_proba(["phonics"])
+    with pytest.raises(ValueError, match="not fitted"):
+        model.predict_proba_words(["phonics"], np.ones((1, 1)))
+    with pytest.raises(ValueError, match="not fitted"):
+        model.save("never-written.npz")
