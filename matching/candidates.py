@@ -71,54 +71,59 @@ class CandidateBlocks:
 
 
 def _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, c, fill_to):
+    """Per need of the block: the ``c`` offers of its theme sharing the most distinctive
+    words, then, for needs with fewer than ``c``, the ``c`` best of any theme, then theme
+    similarity up to ``fill_to``. One sparse product of the block's needs and offers serves
+    both word searches (ties: the lower offer index): a 3,760-need block's product has about
+    215,000 entries and takes 3 ms, where 17 products restricted to one theme or to the short
+    needs, with their selections, took about 100 ms (9 in 10 needs of a block need the second
+    search anyway)."""
     found_i: list[np.ndarray] = []
     found_j: list[np.ndarray] = []
-    count = np.zeros(f.n, dtype=np.int64)
-
-    def search(need_idx: np.ndarray, offer_idx: np.ndarray) -> None:
-        if len(need_idx) == 0 or len(offer_idx) == 0:
-            return
-        fo_t = fo[offer_idx].T.tocsr()
-        o_school = f.offer_school[offer_idx]
-        chunk = int(max(256, min(8192, 20_000_000 // max(len(offer_idx), 1))))
-        for start in range(0, len(need_idx), chunk):
-            rows_idx = need_idx[start : start + chunk]
-            prod = (fn[rows_idx] @ fo_t).tocsr()
-            r = np.repeat(np.arange(prod.shape[0]), np.diff(prod.indptr))
-            cols, vals = prod.indices, prod.data
-            ok = f.need_school[rows_idx][r] != o_school[cols]
-            r, cols, vals = r[ok], cols[ok], vals[ok]
-            if len(r) == 0:
-                continue
-            order = np.lexsort((cols, -vals, r))
-            r, cols = r[order], cols[order]
-            first = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
-            rank = np.arange(len(r)) - np.repeat(first, np.diff(np.r_[first, len(r)]))
-            sel = rank < c
-            found_i.append(rows_idx[r[sel]])
-            found_j.append(offer_idx[cols[sel]])
-            np.add.at(count, rows_idx[r[sel]], 1)
-
-    bn_theme, bo_theme = theme_n[block_needs], theme_o[block_offers]
-    for t in range(len(f.themes)):
-        search(block_needs[bn_theme == t], block_offers[bo_theme == t])
-    search(block_needs[count[block_needs] < c], block_offers)
+    count = np.zeros(len(block_needs), dtype=np.int64)  # per block need, as in the searches
+    prod = (fn[block_needs] @ fo[block_offers].T).tocsr()
+    prod.sort_indices()  # offers in order within each need's row: how ties are broken
+    r = np.repeat(np.arange(len(block_needs)), np.diff(prod.indptr))
+    cols, vals = prod.indices.astype(np.int64), prod.data
+    ok = f.need_school[block_needs][r] != f.offer_school[block_offers][cols]
+    r, cols, vals = r[ok], cols[ok], vals[ok]
+    same = theme_n[block_needs][r] == theme_o[block_offers][cols]
+    for keep in (same, None):  # within the need's theme, then across all themes for the short
+        if keep is None:
+            keep = count[r] < c
+        sr, sc = _best_per_row(r[keep], cols[keep], vals[keep], c)
+        found_i.append(block_needs[sr])
+        found_j.append(block_offers[sc])
+        count += np.bincount(sr, minlength=len(block_needs))
     # too few offers sharing a distinctive word: fill up by theme similarity
-    short = block_needs[count[block_needs] < fill_to]
+    short = block_needs[count < fill_to]
     kk = min(fill_to, len(block_offers))
     for start in range(0, len(short) if kk > 0 else 0, 512):
         rows_idx = short[start : start + 512]
         sim = f.p_need[rows_idx] @ f.p_offer[block_offers].T
-        same = f.need_school[rows_idx][:, None] == f.offer_school[block_offers][None, :]
-        sim[same] = -1.0
+        same_school = f.need_school[rows_idx][:, None] == f.offer_school[block_offers][None, :]
+        sim[same_school] = -1.0
         top = np.argpartition(-sim, kk - 1, axis=1)[:, :kk]
-        ok = ~same[np.arange(len(rows_idx))[:, None], top]
+        ok = ~same_school[np.arange(len(rows_idx))[:, None], top]
         found_i.append(np.repeat(rows_idx, kk)[ok.ravel()])
         found_j.append(block_offers[top.ravel()][ok.ravel()])
-    if not found_i:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     key = np.unique(np.concatenate(found_i) * f.m + np.concatenate(found_j))
     return key // f.m, key % f.m
+
+
+def _best_per_row(r: np.ndarray, cols: np.ndarray, vals: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
+    """The entries (row, column) of each row's ``c`` largest values, ties to the lower column.
+
+    Entries come row by row (``r`` non-decreasing), columns ascending within a row, values in
+    0..1 (cosines): one stable sort of ``2 r - value`` orders each row by value and keeps the
+    column order among equal values, a third of the time of a three-key ``np.lexsort``.
+    (Values closer than about 2e-12, the rounding of that key, count as equal.)"""
+    order = np.argsort(2.0 * r - vals, kind="stable")
+    r, cols = r[order], cols[order]
+    first = np.flatnonzero(np.r_[True, r[1:] != r[:-1]]) if len(r) else np.zeros(0, np.int64)
+    rank = np.arange(len(r)) - np.repeat(first, np.diff(np.r_[first, len(r)]))
+    sel = rank < c
+    return r[sel], cols[sel]
 
 
 def regional_blocks(f: RoundFeatures) -> list[tuple[np.ndarray, np.ndarray]]:
