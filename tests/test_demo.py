@@ -20,5 +20,5 @@ def test_demo_matches_the_shipped_network_and_shows_digests(tmp_path):
     assert len(re.findall(r"\(likely fit: \d+ in 10\)", text)) == proposed
     left = int(re.search(r"(\d+) needs were not paired this round", text).group(1))
     assert proposed + left == int(re.search(r"Matching round: (\d+) open needs", text).group(1))
-    assert "Where the network needs offers" in text and re.search(r"\d+ needs? waiting, \d+ places? offered", text)
+    assert "Where the network needs offers" in text and re.search(r"\d+ needs? waiting, \d+ places? free", text)
     assert "nothing was sent to Slack" in text

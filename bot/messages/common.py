@@ -75,9 +75,11 @@ def plural(n: int, one: str, many: str | None = None) -> str:
 
 
 def gap_line(gap) -> str:
-    """`SEND and inclusion: 3 needs waiting, 1 place offered`: a gap (bot/services/gaps.py), counts only."""
+    """`SEND and inclusion: 3 needs waiting, 1 place free`: a gap (bot/services/gaps.py), counts only.
+    "Free", not "offered": the places are what is left of the offers this term, so right after a
+    round that paired two attendance offers the line must not say that none was ever made."""
     return (f"{theme_label(gap.theme)}: {plural(gap.needs, 'need')} waiting, "
-            f"{plural(gap.places, 'place')} offered")
+            f"{plural(gap.places, 'place')} free")
 
 
 def theme_label(theme: str) -> str:

@@ -80,7 +80,7 @@ def report_text(report: NetworkReport, day: str, zone=None) -> str:
                 line += f", average impact {counts.average_impact:.1f}"
             lines.append(line)
     if report.gaps:
-        lines.append("*Where the network needs offers* (needs outnumber the places offered; a school that could "
+        lines.append("*Where the network needs offers* (needs outnumber the places still free; a school that could "
                      "offer one of these would help most)")
         lines += [f"• {escape(gap_line(g))}" for g in report.gaps]
     lines.append("_For the network's own improvement: please share the themes, not comparisons between schools._")

@@ -63,7 +63,7 @@ class NetworkSummary:
     connected: int
     offers_open: int
     by_theme: dict[str, ThemeCounts]
-    # Themes where waiting needs outnumber the places offered (bot/services/gaps.py).
+    # Themes where waiting needs outnumber the places still free (bot/services/gaps.py).
     gaps: list = field(default_factory=list)
 
 

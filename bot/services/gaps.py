@@ -20,7 +20,7 @@ from models import UnpairedNeed, Workspace
 
 
 def network_gaps(session: Session, workspace: Workspace, now: datetime, limit: int | None = 5) -> list[Gap]:
-    """Themes whose waiting needs outnumber the places offered, the widest gap first."""
+    """Themes whose waiting needs outnumber the places still free, the widest gap first."""
     needs = [NeedItem(id=str(n.id), school_urn=str(n.school_id), text=n.text, theme=n.theme or "other")
              for n in open_needs(session, workspace)]
     offers = [OfferItem(id=str(o.id), school_urn=str(o.school_id), text=o.text, theme=o.theme or "other",

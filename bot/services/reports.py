@@ -198,7 +198,7 @@ class NetworkReport:
     quartiles: list[Quartile] = field(default_factory=list)  # empty: too few schools with a known % FSM
     fsm_unknown_needs: int = 0
     exchange: Exchange = field(default_factory=Exchange)
-    # Themes where waiting needs outnumber the places offered (bot/services/gaps.py): what a lead can act on.
+    # Themes where waiting needs outnumber the places still free (bot/services/gaps.py): what a lead can act on.
     gaps: list = field(default_factory=list)
 
     @property

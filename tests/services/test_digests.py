@@ -121,8 +121,8 @@ def test_leads_also_get_the_network_by_theme(engine, net, settings):
     assert "Hinchley Wood School" in said  # and their own school's part too
     # Issue 7: the gaps a lead can act on (needs outnumber places offered), counts only.
     assert "Where the network needs offers" in said
-    assert "Attendance: 1 need waiting, 0 places offered" in said
-    assert "Reading and phonics: 1 need waiting, 0 places offered" in said
+    assert "Attendance: 1 need waiting, 0 places free" in said
+    assert "Reading and phonics: 1 need waiting, 0 places free" in said
     assert "Maths: 0 needs" not in said and "Maths:" not in said.split("Where the network needs offers")[1]
 
 

@@ -364,5 +364,5 @@ def test_report_names_the_networks_gaps_and_only_this_networks(sender, slack, en
     sender.command("report", user_id=LEAD)
     summary = slack.wait_for("chat.postMessage")[0].params["text"]
     gaps = summary.split("Where the network needs offers")[1]
-    assert "SEND and inclusion: 1 need waiting, 0 places offered" in gaps
+    assert "SEND and inclusion: 1 need waiting, 0 places free" in gaps
     assert "careers" not in gaps.lower() and "sixth form" not in gaps.lower()
