@@ -213,7 +213,9 @@ class Matcher:
             self._log("optimal assignment")
             eligible = np.flatnonzero((pairs.probability >= threshold) & (pairs.score > 0))
             sub = pairs.take(eligible)
-            sel = eligible[optimal_assignment(sub.need, sub.offer, sub.score, f.capacity, f.n)]
+            # an offer's places go to different schools: one group per offer and taker school
+            group = sub.offer * f.n_school_ids + f.need_school[sub.need]
+            sel = eligible[optimal_assignment(sub.need, sub.offer, sub.score, f.capacity, f.n, pair_group=group)]
             ranks = np.ones(len(sel), dtype=np.int64)
         else:
             order = np.lexsort((pairs.offer, -pairs.score, pairs.need))

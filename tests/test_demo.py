@@ -21,4 +21,11 @@ def test_demo_matches_the_shipped_network_and_shows_digests(tmp_path):
     left = int(re.search(r"(\d+) needs were not paired this round", text).group(1))
     assert proposed + left == int(re.search(r"Matching round: (\d+) open needs", text).group(1))
     assert "Where the network needs offers" in text and re.search(r"\d+ needs? waiting, \d+ places? free", text)
+    # The README's own story: the deputy head's "persistent absence in Year 9" need is met by the
+    # attendance officer's offer (two places: a school with more pupils on free school meals,
+    # whose need names persistent absence too, is served as well, and first).
+    story = re.search(r"Beechwood School needs: Need help with persistent absence in Year 9.*\n"
+                      r"\s+→ The Windsor Boys' School offers: Our attendance officer", text)
+    assert story, "the headline pairing is missing from the demo"
+    assert re.search(r"Haybrook College needs: .*\n\s+→ The Windsor Boys' School offers: Our attendance officer", text)
     assert "nothing was sent to Slack" in text

@@ -1,6 +1,6 @@
 """Build the demo network shipped in bot/data/ from the project's public data. Run by developers only.
 
-    python bot/data/build_demo.py [--shared ../shared/data]
+    python tools/build_demo.py [--shared ../shared/data]
 
 Reads schools_south_east.csv, fsm_2022-23_by_urn.csv and ofsted_sentences.csv and writes
   - demo_schools.csv: 24 real schools in two neighbouring local authorities (Slough and
@@ -19,8 +19,8 @@ import math
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = Path(__file__).resolve().parent.parent  # this script lives in tools/
+DEMO_DATA = REPO / "bot" / "data"
 DEFAULT_SHARED = REPO.parent / "shared" / "data"
 
 LOCAL_AUTHORITIES = ("Slough", "Windsor and Maidenhead")
@@ -57,7 +57,8 @@ PICKS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
 }
 
 # Short posts as a deputy head or SENCo would type them, each in keeping with that school's report.
-WRITTEN: list[tuple[str, str, str]] = [
+# An offer's places per term are 1 unless a fourth value says otherwise.
+WRITTEN: list[tuple] = [
     ("143327", "need", "Need help with persistent absence in Year 9. First-day calling isn't shifting our "
                        "most stubborn cases - would love to talk to a school that has cracked it."),
     ("142790", "need", "Could do with advice on getting our disadvantaged families to attend more "
@@ -74,8 +75,11 @@ WRITTEN: list[tuple[str, str, str]] = [
                         "including how we line up work experience."),
     # No school in the demo has an Ofsted "does well" sentence on attendance, which is the most
     # common need here: two written offers so the demo shows how such a need is met.
+    # Two places: the README's own example (a deputy head asking about persistent absence in Year
+    # 9) should be met in the demo, and the school with the most pupils on free school meals,
+    # whose Ofsted need also names persistent absence, is served first.
     ("141844", "offer", "Our attendance officer can share the first-day calling and family liaison routine "
-                        "that brought persistent absence down, and meet your attendance lead."),
+                        "that brought persistent absence down, and meet your attendance lead.", 2),
     ("137010", "offer", "We can walk you through how we work with families on attendance: early help "
                         "meetings, a weekly attendance panel and rewards pupils care about."),
 ]
@@ -86,7 +90,7 @@ GIAS_COLUMNS = (
     "PhaseOfEducation (name)", "NumberOfPupils", "PercentageFSM", "Trusts (name)", "Town", "Postcode",
     "Easting", "Northing",
 )
-POST_COLUMNS = ("school_urn", "kind", "text", "source")
+POST_COLUMNS = ("school_urn", "kind", "text", "source", "capacity")  # capacity: offers only
 
 
 # ----- WGS84 latitude/longitude -> British National Grid (OSGB36) ------------------------
@@ -226,10 +230,11 @@ def build(shared: Path, out: Path) -> tuple[int, int]:
                 assert sentence["urn"] == urn and sentence["kind"] == kind, sentence_id
                 assert sentence["label_quality"] == "reliable", sentence_id
                 post_rows.append({"school_urn": urn, "kind": kind, "text": sentence["text"].strip(),
-                                  "source": "ofsted"})
-    for urn, kind, text in WRITTEN:
+                                  "source": "ofsted", "capacity": 1 if kind == "offer" else ""})
+    for urn, kind, text, *places in WRITTEN:
         assert urn in PICKS, urn
-        post_rows.append({"school_urn": urn, "kind": kind, "text": text, "source": "written"})
+        post_rows.append({"school_urn": urn, "kind": kind, "text": text, "source": "written",
+                          "capacity": (places[0] if places else 1) if kind == "offer" else ""})
 
     # As GIAS writes it: every field quoted, CRLF, Windows-1252.
     with (out / "demo_schools.csv").open("w", encoding="cp1252", newline="") as handle:
@@ -247,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
                         help=f"folder with the project's public data (default: {DEFAULT_SHARED})")
-    parser.add_argument("--out", type=Path, default=HERE, help="where to write the demo files (default: bot/data)")
+    parser.add_argument("--out", type=Path, default=DEMO_DATA, help="where to write the demo files (default: bot/data)")
     args = parser.parse_args(argv)
     if not (args.shared / "schools_south_east.csv").exists():
         print(f"build_demo: {args.shared} has no schools_south_east.csv; pass --shared", file=sys.stderr)

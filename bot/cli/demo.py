@@ -42,8 +42,10 @@ def load_demo(session, workspace) -> tuple[int, int]:
             user = demo_user(row["school_urn"])
             if members.get_member(session, workspace, user) is None:
                 members.join(session, workspace, user, row["school_urn"])
-            save = posts.post_need if row["kind"] == "need" else posts.post_offer
-            save(session, workspace, user, row["text"])
+            if row["kind"] == "need":
+                posts.post_need(session, workspace, user, row["text"])
+            else:
+                posts.post_offer(session, workspace, user, row["text"], capacity=int(row.get("capacity") or 1))
             counts[row["kind"]] += 1
     members.set_lead(session, workspace, DEMO_LEAD, True)
     return counts["need"], counts["offer"]

@@ -12,7 +12,7 @@ import matching.candidates as candidates
 import matching.engine as engine
 import matching.text as text
 from matching import NeedItem, OfferItem, PastPairing, SchoolInfo, Weights, match
-from tests.matching.test_assign import exact_optimum
+from tests.matching.test_assign import exact_grouped_optimum
 
 
 pytestmark = pytest.mark.usefixtures("keyword_default_model")
@@ -84,7 +84,10 @@ def test_assignment_is_the_exact_optimum_over_all_eligible_pairs(theme_model):
         po = np.array([offer_ix[p.offer_id] for p in every], dtype=int)
         w = np.array([round(p.score * 10_000) for p in every])
         cap = np.array([o.capacity for o in offers])
-        best = exact_optimum(pn, po, w, cap, len(needs))
+        # the rule of the round: an offer's places go to different schools
+        school_ix = {u: k for k, u in enumerate(sorted({n.school_urn for n in needs}))}
+        group = po * len(school_ix) + np.array([school_ix[needs[i].school_urn] for i in pn], dtype=int)
+        best = exact_grouped_optimum(pn, po, w, cap, len(needs), group)
         assert sum(round(p.score * 10_000) for p in chosen) == pytest.approx(best), seed
         # limits
         assert len({p.need_id for p in chosen}) == len(chosen)
@@ -92,6 +95,8 @@ def test_assignment_is_the_exact_optimum_over_all_eligible_pairs(theme_model):
         for p in chosen:
             used[p.offer_id] = used.get(p.offer_id, 0) + 1
         assert all(used[o.id] <= o.capacity for o in offers if o.id in used)
+        taker = {n.id: n.school_urn for n in needs}
+        assert len({(p.offer_id, taker[p.need_id]) for p in chosen}) == len(chosen)
         # a chosen pair has the same score as in top-k mode
         scores = {(p.need_id, p.offer_id): p.score for p in every}
         for p in chosen:
@@ -148,6 +153,21 @@ def _two_needs_one_offer(fsm_a=None, fsm_b=None, history=()):
     offers = [OfferItem("o", "C", "we cut persistent absence with first-day calling")]
     schools = [school("A", name="Ash School", fsm_percent=fsm_a), school("B", name="Birch School", fsm_percent=fsm_b), school("C")]
     return needs, offers, schools, list(history)
+
+
+def test_an_offers_places_go_to_different_schools():
+    """Two places on one attendance offer: the school with more pupils on free school meals asks
+    twice, another school once. Both schools get a place; the second need of the first school
+    waits, told the likely offers went to other needs."""
+    needs = [NeedItem("a1", "A", "persistent absence in year 9", "attendance"),
+             NeedItem("a2", "A", "attendance of disadvantaged pupils", "attendance"),
+             NeedItem("b1", "B", "persistent absence is high", "attendance")]
+    offers = [OfferItem("o", "C", "our attendance officer on persistent absence", "attendance", 2)]
+    schools = [SchoolInfo("A", "Ash", fsm_percent=45), SchoolInfo("B", "Birch", fsm_percent=10), SchoolInfo("C", "Cedar")]
+    result = match(needs, offers, schools, today=TODAY)
+    paired = {p.need_id for p in result.proposals}
+    assert len(paired) == 2 and "b1" in paired and len(paired & {"a1", "a2"}) == 1
+    assert [u.reason for u in result.unmatched] == ["offers_taken"]
 
 
 def test_disadvantage_puts_the_poorer_school_first():
@@ -298,8 +318,9 @@ def test_large_round_path_is_valid_and_consistent(monkeypatch, theme_model):
     # optimal over the candidate pairs the engine considered
     pairs = rnd.pairs_
     ok = (pairs.probability >= Weights().min_relevance) & (pairs.score > 0)
-    best = exact_optimum(pairs.need[ok], pairs.offer[ok], pairs.score[ok], np.array([o.capacity for o in rnd.offers_]),
-                         len(needs))
+    group = pairs.offer[ok] * rnd.features_.n_school_ids + rnd.features_.need_school[pairs.need[ok]]
+    best = exact_grouped_optimum(pairs.need[ok], pairs.offer[ok], pairs.score[ok],
+                                 np.array([o.capacity for o in rnd.offers_]), len(needs), group)
     assert sum(round(p.score * 10_000) for p in chosen) == pytest.approx(best)
     # a second run gives exactly the same result, and so does asking the same matcher twice
     assert fitted().propose() == rnd.propose() and rnd.propose().proposals == chosen

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlmodel import select
 
 import bot
-from bot.domain.posts import MAX_POST_CHARS
+from bot.domain.posts import MAX_CAPACITY, MAX_POST_CHARS
 from bot.services.schools import import_schools, read_gias
 from models import School
 from models.db import session_scope
@@ -46,12 +46,17 @@ def test_demo_schools_import_open_and_placed_in_england(engine):
 def test_every_demo_post_belongs_to_a_demo_school_and_fits_a_post():
     urns = {row["URN"] for row in read_gias(DATA / "demo_schools.csv")}
     rows = posts()
-    assert rows and list(rows[0]) == ["school_urn", "kind", "text", "source"]
+    assert rows and list(rows[0]) == ["school_urn", "kind", "text", "source", "capacity"]
     for row in rows:
         assert row["school_urn"] in urns
         assert row["kind"] in {"need", "offer"}
         assert row["source"] in {"ofsted", "written"}
         assert 0 < len(row["text"].strip()) <= MAX_POST_CHARS
+        # places per term: offers only, within what the offer form allows
+        if row["kind"] == "offer":
+            assert row["capacity"].isdigit() and 1 <= int(row["capacity"]) <= MAX_CAPACITY
+        else:
+            assert row["capacity"] == ""
     for urn in urns:  # every school both asks and gives
         assert {r["kind"] for r in rows if r["school_urn"] == urn} == {"need", "offer"}
     assert {r["source"] for r in rows} == {"ofsted", "written"}
