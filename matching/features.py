@@ -197,8 +197,8 @@ def _clean_probs(p, n_rows: int, n_themes: int) -> np.ndarray:
 
 def _school_arrays(needs, offers, schools, history, today, window) -> dict:
     urns: dict[str, int] = {}
-    for x in needs + offers:
-        urns.setdefault(str(x.school_urn).strip(), len(urns))
+    item_school = np.array([urns.setdefault(str(x.school_urn).strip(), len(urns)) for x in needs + offers],
+                           dtype=np.int64)  # each post's school, read once
     for h in history:
         urns.setdefault(str(h.giver_urn).strip(), len(urns))
         urns.setdefault(str(h.taker_urn).strip(), len(urns))
@@ -231,8 +231,7 @@ def _school_arrays(needs, offers, schools, history, today, window) -> dict:
             recent.add(min(g, t) * s + max(g, t))
     return dict(
         urn_list=urn_list,
-        need_school=np.array([urns[str(x.school_urn).strip()] for x in needs], dtype=np.int64),
-        offer_school=np.array([urns[str(x.school_urn).strip()] for x in offers], dtype=np.int64),
+        need_school=item_school[: len(needs)], offer_school=item_school[len(needs):],
         known=np.array([i is not None for i in info], dtype=bool),
         phase_codes=phase_codes, phase_table=phase_table, la_codes=la_codes, la_names=las,
         trust_codes=trust_codes, east=east, north=north,

@@ -158,17 +158,16 @@ def count_words(texts, workers: int = 1) -> WordCounts:
     parts = workers if workers > 1 and len(texts) >= PARALLEL_TOKENISE_FROM else 1
     bounds = [len(texts) * k // parts for k in range(parts + 1)]
     index: dict[str, int] = {}
-    docs, ids = [], []
+    lengths, ids = [np.zeros(1, np.int64)], [np.zeros(0, np.int64)]
     slices = forked_map(lambda k: _tokenise(texts, bounds[k], bounds[k + 1]), parts, parts, here_first=True)
-    for k, (words, lengths, found) in enumerate(slices):
+    for words, slice_lengths, found in slices:
         to_round = np.array([index.setdefault(w, len(index)) for w in words], dtype=np.int64)
-        docs.append(np.repeat(np.arange(bounds[k], bounds[k + 1]), lengths))
+        lengths.append(slice_lengths)
         ids.append(to_round[found])
-    doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
-    counts = sp.csr_matrix(
-        (np.ones(len(doc), dtype=np.float64), (doc, np.concatenate(ids) if ids else doc)),
-        shape=(len(texts), max(len(index), 1)),
-    )
+    # tokens come text by text, so the rows are already in order: CSR straight away
+    indptr = np.cumsum(np.concatenate(lengths), dtype=np.int64)
+    indices = np.concatenate(ids)
+    counts = sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(texts), max(len(index), 1)))
     counts.sum_duplicates()
     return WordCounts(list(index), counts)
 
