@@ -169,32 +169,28 @@ class ThemeModel:
             texts = list(texts)
             return self._by_kind(len(texts), kinds, lambda model, rows: model.predict_proba(
                 [t for t, keep in zip(texts, rows) if keep]))
+        from matching.text import count_words
+
         self._check_fitted()
         texts = [str(t or "") for t in texts]
         if not texts:
             return np.zeros((0, len(THEMES)))
         # Synthetic and real workloads repeat texts: read each distinct text once.
         unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-        vocab, rows, cols = self.vocabulary_, [], []
-        for r, text in enumerate(unique.tolist()):
-            for token in _TOKENS.findall(normalise(text)):
-                j = vocab.get(token)
-                if j is not None:
-                    rows.append(r)
-                    cols.append(j)
-        counts = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(unique), len(vocab)))
-        counts.sum_duplicates()
-        return self._from_counts(counts)[inverse.reshape(-1)]
+        tokens = count_words(unique.tolist())
+        return self.predict_proba_words(tokens.words, tokens.counts)[inverse.reshape(-1)]
 
     def predict_proba_words(self, words: Sequence[str], counts, kinds: Sequence[str] | None = None) -> np.ndarray:
-        """:meth:`predict_proba` of the texts whose words ``counts`` counts (rows: texts,
-        columns: ``words``, every ``\\w\\w+`` token lower-cased, as ``matching.text.count_words``
-        gives), so that a round tokenises its texts once.
+        """Probabilities of the texts whose words ``counts`` counts (rows: texts, columns:
+        ``words``, every ``\\w\\w+`` token lower-cased, as ``matching.text.count_words`` gives):
+        the one way this model reads text, so that a round tokenises its texts once and
+        :meth:`predict_proba` is this after ``count_words``.
 
-        The same probabilities (a test checks it): normalising a whole text and then finding
-        its tokens gives the tokens of normalising each token, because lower-casing,
-        straightening apostrophes and folding digits keep word characters word characters; a
-        token that lower-cases into two (a dotted capital I) is split the same way here."""
+        What the fitted TfidfVectorizer would give (a test checks it on odd texts): normalising
+        a whole text and then finding its tokens gives the tokens of normalising each token,
+        because lower-casing, straightening apostrophes and folding digits keep word characters
+        word characters; a token that lower-cases into two (a dotted capital I) is split the
+        same way here."""
         from matching.text import WordCounts
 
         counts = sp.csr_matrix(counts)
@@ -248,10 +244,8 @@ class ThemeModel:
 
     # -- persistence ----------------------------------------------------------------------
     def _arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        words = np.empty(len(self.vocabulary_), dtype=object)
-        for word, j in self.vocabulary_.items():
-            words[j] = word
-        values = (words.astype(str), self.idf_, self.coef_, self.intercept_, self.columns_)
+        words = np.array(sorted(self.vocabulary_, key=self.vocabulary_.get), dtype=str)  # in column order
+        values = (words, self.idf_, self.coef_, self.intercept_, self.columns_)
         return {f"{prefix}{name}": v for name, v in zip(_ARRAYS, values)}
 
     def save(self, path) -> Path:
@@ -281,34 +275,40 @@ class ThemeModel:
         from matching.relevance import RelevanceCalibration
 
         path = Path(path)
+        arrays = _read_arrays(path)
+        if str(arrays.get("format", "")) != MODEL_FORMAT:
+            raise ValueError(f"{path} is not a Collab theme model file")
+        if tuple(arrays.get("themes", np.array([])).tolist()) != THEMES:
+            raise ValueError(f"{path} was trained for other themes than Collab's")
         try:
-            with np.load(path, allow_pickle=False) as z:
-                if "format" not in z.files or str(z["format"]) != MODEL_FORMAT:
-                    raise ValueError(f"{path} is not a Collab theme model file")
-                if tuple(z["themes"].tolist()) != THEMES:
-                    raise ValueError(f"{path} was trained for other themes than Collab's")
-                C, min_df = z["params"].tolist()
-                weight = str(z["class_weight"])
-                model = cls(C, int(min_df), None if weight == "None" else weight)
-                model._set(*(z[f"main_{k}"] for k in _ARRAYS))
-                if "need_words" in z.files:
-                    model.need_model_ = cls(model.C, model.min_df, model.class_weight)._set(
-                        *(z[f"need_{k}"] for k in _ARRAYS))
-                if "relevance" in z.files:
-                    model.relevance_ = RelevanceCalibration.from_array(z["relevance"])
-        except FileNotFoundError:
-            raise ValueError(f"{path}: file not found") from None
-        except ValueError as exc:
-            if "pickled" in str(exc):  # numpy's refusal
-                raise ValueError(f"{path} holds pickled Python objects, which Collab does not load (a "
-                                 ".joblib model of an earlier version: retrain with python -m matching.training)"
-                                 ) from None
-            if str(path) in str(exc):
-                raise
+            C, min_df = arrays["params"].tolist()
+            weight = str(arrays["class_weight"])
+            model = cls(C, int(min_df), None if weight == "None" else weight)
+            model._set(*(arrays[f"main_{k}"] for k in _ARRAYS))
+            if "need_words" in arrays:
+                model.need_model_ = cls(model.C, model.min_df, model.class_weight)._set(
+                    *(arrays[f"need_{k}"] for k in _ARRAYS))
+            if "relevance" in arrays:
+                model.relevance_ = RelevanceCalibration.from_array(arrays["relevance"])
+        except (KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"{path} is not a usable Collab theme model file ({exc})") from None
-        except Exception as exc:  # unreadable, truncated, a zip of something else, arrays of the wrong kind
-            raise ValueError(f"{path} is not a Collab theme model file ({type(exc).__name__})") from None
         return model
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file, never unpickling; what the file is otherwise, in words."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {name: z[name] for name in z.files}
+    except FileNotFoundError:
+        raise ValueError(f"{path}: file not found") from None
+    except ValueError as exc:
+        if "pickled" in str(exc):  # numpy's refusal
+            raise ValueError(f"{path} holds pickled Python objects, which Collab does not load (a .joblib "
+                             "model of an earlier version: retrain with python -m matching.training)") from None
+        raise ValueError(f"{path} is not a Collab theme model file ({exc})") from None
+    except Exception as exc:  # unreadable, truncated, a zip of something else
+        raise ValueError(f"{path} is not a Collab theme model file ({type(exc).__name__})") from None
 
 
 @functools.lru_cache(maxsize=1)
