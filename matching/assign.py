@@ -67,6 +67,7 @@ def optimal_assignment(
     if len(idx) == 0:
         return np.zeros(0, dtype=np.int64)
     pn, po = pair_need[idx], pair_offer[idx]
+    groups = None if pair_group is None else np.asarray(pair_group, dtype=np.int64)[idx]
     graph = sp.coo_matrix(
         (np.ones(len(idx), dtype=np.int8), (pn, n_needs + po)), shape=(n_needs + n_offers,) * 2
     ).tocsr()
@@ -78,10 +79,8 @@ def optimal_assignment(
     for group in np.split(order, bounds):
         w = weight[idx[group]]
         local = _solve_component(pn[group], po[group], w, capacity, dense_limit)
-        if pair_group is not None:
-            g = np.asarray(pair_group, dtype=np.int64)[idx[group]]
-            if len(np.unique(g[local])) < len(local):
-                local = _solve_grouped(pn[group], po[group], w, capacity, g, dense_limit)
+        if groups is not None and len(np.unique(groups[group][local])) < len(local):
+            local = _solve_grouped(pn[group], po[group], w, capacity, groups[group], dense_limit)
         chosen.append(idx[group[local]])
     return np.sort(np.concatenate(chosen))
 
@@ -89,12 +88,11 @@ def optimal_assignment(
 def _solve_grouped(pn, po, w, capacity, group, dense_limit) -> np.ndarray:
     """An optimal assignment of one component with at most one chosen pair per group."""
     if len(w) <= GROUPED_EXACT_LIMIT:
-        rows = []
-        for keys, upper in ((pn, 1), (po, capacity), (group, 1)):
-            _, local = np.unique(keys, return_inverse=True)
+        rows = []  # each need at most once, each offer up to its capacity, each group at most once
+        for keys, limit in ((pn, None), (po, capacity), (group, None)):
+            values, local = np.unique(keys, return_inverse=True)
             a = sp.csr_matrix((np.ones(len(w)), (local.reshape(-1), np.arange(len(w)))))
-            bound = upper[np.unique(keys)] if isinstance(upper, np.ndarray) else upper
-            rows.append(LinearConstraint(a, 0, bound))
+            rows.append(LinearConstraint(a, 0, 1 if limit is None else limit[values]))
         res = milp(-w.astype(np.float64), constraints=rows, integrality=np.ones(len(w)), bounds=Bounds(0, 1))
         if res.success:
             return np.flatnonzero(res.x > 0.5)

@@ -88,9 +88,8 @@ def _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, c,
     ok = f.need_school[block_needs][r] != f.offer_school[block_offers][cols]
     r, cols, vals = r[ok], cols[ok], vals[ok]
     same = theme_n[block_needs][r] == theme_o[block_offers][cols]
-    for keep in (same, None):  # within the need's theme, then across all themes for the short
-        if keep is None:
-            keep = count[r] < c
+    for search in ("the need's theme", "any theme"):
+        keep = same if search == "the need's theme" else count[r] < c  # the second: needs still short
         sr, sc = _best_per_row(r[keep], cols[keep], vals[keep], c)
         found_i.append(block_needs[sr])
         found_j.append(block_offers[sc])

@@ -158,7 +158,7 @@ def count_words(texts, workers: int = 1) -> WordCounts:
     parts = workers if workers > 1 and len(texts) >= PARALLEL_TOKENISE_FROM else 1
     bounds = [len(texts) * k // parts for k in range(parts + 1)]
     index: dict[str, int] = {}
-    lengths, ids = [np.zeros(1, np.int64)], [np.zeros(0, np.int64)]
+    lengths, ids = [np.zeros(1, np.int64)], [np.zeros(0, np.int64)]  # a 0 for the first row pointer
     slices = forked_map(lambda k: _tokenise(texts, bounds[k], bounds[k + 1]), parts, parts, here_first=True)
     for words, slice_lengths, found in slices:
         to_round = np.array([index.setdefault(w, len(index)) for w in words], dtype=np.int64)
