@@ -11,19 +11,19 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from matching.assign import optimal_assignment
 
 
-def exact_optimum(pn, po, w, cap, n_needs) -> float:
-    """Maximum total weight by integer programming (independent of the engine's solver)."""
+def exact_optimum(pn, po, w, cap, n_needs, group=None) -> float:
+    """Maximum total weight by integer programming (independent of the engine's solver);
+    ``group``: at most one chosen pair per group as well."""
     e = len(w)
     if e == 0:
         return 0.0
     a_need = sp.csr_matrix((np.ones(e), (pn, np.arange(e))), shape=(n_needs, e))
     a_offer = sp.csr_matrix((np.ones(e), (po, np.arange(e))), shape=(len(cap), e))
-    res = milp(
-        -np.asarray(w, float),
-        constraints=[LinearConstraint(a_need, 0, 1), LinearConstraint(a_offer, 0, cap)],
-        integrality=np.ones(e),
-        bounds=Bounds(0, 1),
-    )
+    rows = [LinearConstraint(a_need, 0, 1), LinearConstraint(a_offer, 0, cap)]
+    if group is not None:
+        _, g = np.unique(group, return_inverse=True)
+        rows.append(LinearConstraint(sp.csr_matrix((np.ones(e), (g, np.arange(e))), shape=(g.max() + 1, e)), 0, 1))
+    res = milp(-np.asarray(w, float), constraints=rows, integrality=np.ones(e), bounds=Bounds(0, 1))
     assert res.success
     return -res.fun
 
@@ -122,22 +122,6 @@ def test_empty_and_non_positive_weights():
     assert len(sel) == 0
 
 
-def exact_grouped_optimum(pn, po, w, cap, n_needs, group) -> float:
-    """The optimum with at most one chosen pair per group, by integer programming."""
-    e = len(w)
-    if e == 0:
-        return 0.0
-    _, g = np.unique(group, return_inverse=True)
-    a_need = sp.csr_matrix((np.ones(e), (pn, np.arange(e))), shape=(n_needs, e))
-    a_offer = sp.csr_matrix((np.ones(e), (po, np.arange(e))), shape=(len(cap), e))
-    a_group = sp.csr_matrix((np.ones(e), (g, np.arange(e))), shape=(g.max() + 1, e))
-    res = milp(-np.asarray(w, float), integrality=np.ones(e), bounds=Bounds(0, 1),
-               constraints=[LinearConstraint(a_need, 0, 1), LinearConstraint(a_offer, 0, cap),
-                            LinearConstraint(a_group, 0, 1)])
-    assert res.success
-    return -res.fun
-
-
 def test_an_offers_places_go_to_different_schools():
     """One offer, two places; school A's two needs would take both (10 + 9), but then school B's
     need waits: with the groups (offer, taker school) A gets one place and B the other."""
@@ -173,7 +157,7 @@ def test_the_group_rule_holds_and_its_optimum_is_found(exact_limit, monkeypatch)
             assert np.array_equal(sel, plain)
         else:
             broke += 1
-        best = exact_grouped_optimum(pn, po, w, cap, n, group)
+        best = exact_optimum(pn, po, w, cap, n, group)
         assert w[sel].sum() <= best
         short += int(w[sel].sum()) < best
     assert broke > 50  # the instances do exercise the rule

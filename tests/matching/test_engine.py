@@ -12,7 +12,7 @@ import matching.candidates as candidates
 import matching.engine as engine
 import matching.text as text
 from matching import NeedItem, OfferItem, PastPairing, SchoolInfo, Weights, match
-from tests.matching.test_assign import exact_grouped_optimum
+from tests.matching.test_assign import exact_optimum
 
 
 pytestmark = pytest.mark.usefixtures("keyword_default_model")
@@ -87,7 +87,7 @@ def test_assignment_is_the_exact_optimum_over_all_eligible_pairs(theme_model):
         # the rule of the round: an offer's places go to different schools
         school_ix = {u: k for k, u in enumerate(sorted({n.school_urn for n in needs}))}
         group = po * len(school_ix) + np.array([school_ix[needs[i].school_urn] for i in pn], dtype=int)
-        best = exact_grouped_optimum(pn, po, w, cap, len(needs), group)
+        best = exact_optimum(pn, po, w, cap, len(needs), group)
         assert sum(round(p.score * 10_000) for p in chosen) == pytest.approx(best), seed
         # limits
         assert len({p.need_id for p in chosen}) == len(chosen)
@@ -319,8 +319,8 @@ def test_large_round_path_is_valid_and_consistent(monkeypatch, theme_model):
     pairs = rnd.pairs_
     ok = (pairs.probability >= Weights().min_relevance) & (pairs.score > 0)
     group = pairs.offer[ok] * rnd.features_.n_school_ids + rnd.features_.need_school[pairs.need[ok]]
-    best = exact_grouped_optimum(pairs.need[ok], pairs.offer[ok], pairs.score[ok],
-                                 np.array([o.capacity for o in rnd.offers_]), len(needs), group)
+    best = exact_optimum(pairs.need[ok], pairs.offer[ok], pairs.score[ok],
+                         np.array([o.capacity for o in rnd.offers_]), len(needs), group)
     assert sum(round(p.score * 10_000) for p in chosen) == pytest.approx(best)
     # a second run gives exactly the same result, and so does asking the same matcher twice
     assert fitted().propose() == rnd.propose() and rnd.propose().proposals == chosen
