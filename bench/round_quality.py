@@ -44,7 +44,11 @@ the run short on a shared machine, the shipped model uses 5.)
   distance at this scale), so the additive phase, place and disadvantage terms act as in a
   real round;
 * ``given``: as ``inferred`` but each need carries its labelled primary theme in the ``theme``
-  column, as when the person posting picks it in the Slack modal (offers still inferred).
+  column, as when the person posting picks it in the Slack modal (offers still inferred);
+* ``all_given``: needs and offers both carry their labelled primary theme (an offer's
+  secondaries are then lost: one chosen theme is all a post holds);
+* ``suggested``: needs and offers both carry the fold model's own top theme in the ``theme``
+  column, as a post does whose suggested theme is stored and passed on as if chosen.
 """
 from __future__ import annotations
 
@@ -120,6 +124,34 @@ def write_schools(path: Path, data_dir: Path, urns) -> Path:
     return path
 
 
+def round_files(workdir: Path, tag: str, modes, model, needs, offers, capacity, plain) -> dict:
+    """(needs CSV, offers CSV) per mode: the plain files, or copies whose ``theme`` column says
+    what that mode's posts carry (the labelled primary, or the fold model's own top theme)."""
+    def with_themes(items, kind: str, themes, name: str) -> Path:
+        path = workdir / f"{tag}_{kind}s_{name}.csv"
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow([f"{kind}_id", "school_urn", "text", "theme"] + (["capacity"] if kind == "offer" else []))
+            w.writerows([x.item_id, x.urn, x.text, t] + ([capacity[x.item_id]] if kind == "offer" else [])
+                        for x, t in zip(items, themes))
+        return path
+
+    paths = {md: plain for md in modes if md in ("inferred", "schools")}
+    if "given" in modes or "all_given" in modes:
+        given_needs = with_themes(needs, "need", [x.primary for x in needs], "given")
+        if "given" in modes:
+            paths["given"] = (given_needs, plain[1])
+        if "all_given" in modes:
+            paths["all_given"] = (given_needs, with_themes(offers, "offer", [x.primary for x in offers], "given"))
+    if "suggested" in modes:
+        paths["suggested"] = (
+            with_themes(needs, "need", model.predict([x.text for x in needs], kinds=["need"] * len(needs)),
+                        "suggested"),
+            with_themes(offers, "offer", model.predict([x.text for x in offers], kinds=["offer"] * len(offers)),
+                        "suggested"))
+    return paths
+
+
 def run_cli(n_path, o_path, out: Path, model: Path, *extra) -> list[dict]:
     cmd = collab_command() + ["match", "--needs", str(n_path), "--offers", str(o_path), "--model", str(model),
                               "--out", str(out), "--quiet", *extra]
@@ -174,7 +206,7 @@ def main(argv=None) -> int:
                     help="min_relevance values to run the assignment at (default: the shipped default)")
     ap.add_argument("--target", type=float, default=0.8, help="round precision the selected threshold must reach")
     ap.add_argument("--calibration-folds", type=int, default=3)
-    ap.add_argument("--modes", nargs="+", default=["inferred"], choices=["inferred", "schools", "given"],
+    ap.add_argument("--modes", nargs="+", default=["inferred"], choices=["inferred", "schools", "given", "all_given", "suggested"],
                     help="round settings to run (see the module docstring)")
     ap.add_argument("--out", type=Path, help="keep fold models and CSVs here (default: a temporary folder)")
     args = ap.parse_args(argv)
@@ -206,16 +238,11 @@ def main(argv=None) -> int:
             bound = max_good_pairs(needs, offers, capacity)
             theme = {x.item_id: x.primary for x in needs}
             othemes = {o.item_id: o.themes for o in offers}
-            given_path = workdir / f"{tag}_needs_given.csv"
-            with open(given_path, "w", newline="", encoding="utf-8") as fh:
-                w = csv.writer(fh)
-                w.writerow(["need_id", "school_urn", "text", "theme"])
-                w.writerows([x.item_id, x.urn, x.text, x.primary] for x in needs)
+            paths = round_files(workdir, tag, modes, model, needs, offers, capacity, (n_path, o_path))
             for md, t in ((md, t) for md in modes for t in ths):
                 left_path = workdir / f"{tag}_{md}_t{t:g}_unmatched.csv"
                 extra = ["--schools", str(schools_path)] if md == "schools" else []
-                rows = run_cli(given_path if md == "given" else n_path, o_path,
-                               workdir / f"{tag}_{md}_t{t:g}_out.csv", model_path,
+                rows = run_cli(*paths[md], workdir / f"{tag}_{md}_t{t:g}_out.csv", model_path,
                                "--weight", f"min_relevance={t}", "--unmatched", str(left_path), *extra)
                 good = sum(theme[r["need_id"]] in othemes[r["offer_id"]] for r in rows)
                 with open(left_path, newline="", encoding="utf-8-sig") as fh:
