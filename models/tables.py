@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -69,6 +69,9 @@ class Need(SQLModel, table=True):
     member_id: Optional[int] = Field(default=None, foreign_key="member.id", index=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
     theme: str = Field(max_length=40)
+    # True when a person picked the theme; False when it is our suggestion, which rounds read
+    # again from the text (as probabilities: passing a guess on as a choice ruins the relevance).
+    theme_chosen: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     urgency: str = Field(default="normal", max_length=16)
     status: str = Field(default="open", max_length=16, index=True)
     created_at: datetime = Field(default_factory=utcnow)
@@ -84,6 +87,7 @@ class Offer(SQLModel, table=True):
     member_id: Optional[int] = Field(default=None, foreign_key="member.id", index=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
     theme: str = Field(max_length=40)
+    theme_chosen: bool = Field(default=False, sa_column_kwargs={"server_default": false()})  # as Need's
     capacity_per_term: int = Field(default=1)
     format: str = Field(default="any", max_length=24)
     status: str = Field(default="open", max_length=16, index=True)

@@ -2,6 +2,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlmodel import select
 
 from models.db import alembic_config, current_revision, make_engine, upgrade
 from models.tables import SQLModel
@@ -79,3 +80,42 @@ def test_the_request_guard_migration_goes_down_and_up_again(engine):
     upgrade(engine, "0002_request_guard")
     assert {"seenrequest", "seenevent"} <= set(inspect(engine).get_table_names())
     upgrade(engine)
+
+
+def test_0004_marks_as_chosen_the_themes_a_person_changed(engine):
+    """Posts from before 0004 do not say who set their theme: one that differs from the model's
+    suggestion for its text was changed by a person and stays a choice; one that agrees becomes
+    a suggestion, which rounds read again from the text."""
+    from datetime import datetime, timezone
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from matching.themes import infer_theme
+    from models import Need, Offer, School, Workspace
+    from models.db import session_scope
+
+    typed = "need help with persistent absence in Year 9"
+    suggested = infer_theme(typed)
+    other = "send" if suggested != "send" else "reading"
+    with session_scope(engine) as session:
+        workspace, school = Workspace(team_id="T0MIGRATE1"), School(urn="100001", name="Old School")
+        session.add_all([workspace, school])
+        session.flush()
+        ids = workspace.id, school.id
+    command.downgrade(alembic_config(engine), "0003_unpaired_needs")
+    now = datetime.now(timezone.utc)
+    with engine.begin() as connection:
+        for table, theme in (("need", suggested), ("need", other), ("offer", other)):
+            extra = ", urgency" if table == "need" else ", capacity_per_term, format"
+            values = ", 'normal'" if table == "need" else ", 1, 'any'"
+            connection.execute(text(
+                f"INSERT INTO {table} (workspace_id, school_id, text, theme, status, created_at, updated_at{extra}) "
+                f"VALUES (:w, :s, :t, :theme, 'open', :now, :now{values})"),
+                dict(w=ids[0], s=ids[1], t=typed, theme=theme, now=now))
+    upgrade(engine)
+    with session_scope(engine) as session:
+        needs = {n.theme: n.theme_chosen for n in session.exec(select(Need).where(Need.workspace_id == ids[0]))}
+        offers = [o.theme_chosen for o in session.exec(select(Offer).where(Offer.workspace_id == ids[0]))]
+    assert needs == {suggested: False, other: True}
+    assert offers == [True]

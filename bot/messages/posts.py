@@ -66,9 +66,25 @@ def posted_reply(kind: str, post, school) -> dict:
         [
             section(headline),
             section(quote(post.text)),
-            section(f"Theme: *{theme_label(post.theme)}*. Not right? Pick another:", theme_select(kind, post.id, post.theme)),
+            *theme_blocks(kind, post),
         ],
     )
+
+
+def theme_blocks(kind: str, post) -> list[dict]:
+    """The post's theme, and a way to settle it. A suggestion asks "is that right?": a theme
+    a person confirms is matched as given, which is what makes pairings likely to be right."""
+    label = theme_label(post.theme)
+    if post.theme_chosen:
+        return [section(f"Theme: *{label}* (chosen by your school). Change it:", theme_select(kind, post.id, post.theme))]
+    return [
+        section(f"We think this is about *{label}*. Is that right? Saying so helps us find the right school."),
+        actions(
+            button("Yes, that's right", "post_theme_ok", f"{kind}:{post.id}:{post.theme}", style="primary"),
+            theme_select(kind, post.id, post.theme),
+            block_id=f"theme_{kind}_{post.id}",
+        ),
+    ]
 
 
 def post_rows(kind: str, post, start: int = 0) -> list[dict]:
@@ -80,9 +96,10 @@ def post_rows(kind: str, post, start: int = 0) -> list[dict]:
     label = "Need" if kind == "need" else "Offer"
     extra = f" · {post.capacity_per_term} per term" if kind == "offer" else ""
     status = " · _paused_" if paused else ""
+    suggested = "" if post.theme_chosen else " _(suggested)_"
     value = f"{kind}:{post.id}:{start}"
     return [
-        section(f"*{label}* · {theme_label(post.theme)}{extra}{status}\n{quote(post.text)}"),
+        section(f"*{label}* · {theme_label(post.theme)}{suggested}{extra}{status}\n{quote(post.text)}"),
         actions(
             button("Resume" if paused else "Pause", "post_resume" if paused else "post_pause", value),
             button("Close", "post_close", value, style="danger",

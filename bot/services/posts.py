@@ -33,7 +33,7 @@ def post_need(
         raise InvalidInput(f"Urgency must be one of: {', '.join(URGENCIES)}.")
     need = Need(
         workspace_id=workspace.id, school_id=school.id, member_id=member.id,
-        text=text, theme=check_theme(theme, text), urgency=urgency,
+        text=text, theme=check_theme(theme, text), theme_chosen=bool(theme), urgency=urgency,
     )
     session.add(need)
     session.flush()
@@ -52,7 +52,8 @@ def post_offer(
         raise InvalidInput(f"Format must be one of: {', '.join(FORMATS)}.")
     offer = Offer(
         workspace_id=workspace.id, school_id=school.id, member_id=member.id,
-        text=text, theme=check_theme(theme, text), capacity_per_term=capacity, format=format,
+        text=text, theme=check_theme(theme, text), theme_chosen=bool(theme), capacity_per_term=capacity,
+        format=format,
     )
     session.add(offer)
     session.flush()
@@ -143,7 +144,12 @@ def set_status(session: Session, workspace: Workspace, user_id: str, kind: str, 
 
 
 def set_theme(session: Session, workspace: Workspace, user_id: str, kind: str, post_id: int, theme: str) -> Need | Offer:
+    """A person picks the theme, or says our suggestion is right: either way it is now chosen,
+    and rounds take it as given instead of reading the text again."""
     post = own_post(session, workspace, user_id, kind, post_id)
+    if not theme:
+        raise InvalidInput("Pick one of the themes.")
     post.theme = check_theme(theme, post.text)
+    post.theme_chosen = True
     post.updated_at = utcnow()
     return post

@@ -209,18 +209,30 @@ def test_matches_shows_approved_pairings_from_each_schools_side(sender, engine, 
         assert "No pairings yet" in reply_text(sender.command("matches", user_id=user))
 
 
+def element(blocks, action_id: str) -> dict:
+    """The button or menu with this action_id, wherever the message put it."""
+    found = [e for b in blocks for e in [b.get("accessory") or {}, *b.get("elements", [])]
+             if e.get("action_id") == action_id]
+    assert len(found) == 1, (action_id, blocks)
+    return found[0]
+
+
 def test_the_suggested_theme_can_be_changed_and_posts_paused_and_resumed(sender, slack, engine, schools):
     join(sender)
     body = sender.command("need help with persistent absence in Year 9").json()
-    menu = next(b["accessory"] for b in body["blocks"] if b.get("accessory", {}).get("action_id") == "post_theme")
+    menu = element(body["blocks"], "post_theme")
     with session_scope(engine) as session:
         need = session.exec(select(Need)).one()
+        assert not need.theme_chosen  # a suggestion until someone says otherwise
     assert menu["initial_option"]["value"] == f"need:{need.id}:attendance"
+    assert "Is that right?" in str(body["blocks"])
     choice = next(o for o in menu["options"] if o["value"].endswith(":behaviour"))
     sender.action("post_theme", action_type="static_select", selected_option=choice)
-    assert "Behaviour" in slack.wait_for_response(1)[0].text + str(slack.responses[0].blocks)
+    answer = slack.wait_for_response(1)[0]
+    assert "Behaviour" in answer.text + str(answer.blocks) and "chosen by your school" in str(answer.blocks)
     with session_scope(engine) as session:
         assert session.get(Need, need.id).theme == "behaviour"
+        assert session.get(Need, need.id).theme_chosen
 
     sender.action("post_pause", f"need:{need.id}")
     slack.wait_for_response(2)
@@ -236,3 +248,23 @@ def test_the_suggested_theme_can_be_changed_and_posts_paused_and_resumed(sender,
     assert "not one of the themes" in slack.wait_for_response(4)[3].text
     with session_scope(engine) as session:
         assert session.get(Need, need.id).theme == "behaviour"
+
+
+def test_saying_the_suggested_theme_is_right_makes_it_chosen(sender, slack, engine, schools):
+    join(sender)
+    body = sender.command("offer our attendance officer can mentor yours").json()
+    yes = element(body["blocks"], "post_theme_ok")
+    with session_scope(engine) as session:
+        offer = session.exec(select(Offer)).one()
+    assert yes["value"] == f"offer:{offer.id}:{offer.theme}" and not offer.theme_chosen
+    sender.action("post_theme_ok", yes["value"])
+    answer = slack.wait_for_response(1)[0]
+    assert "chosen by your school" in str(answer.blocks)
+    assert all(e.get("action_id") != "post_theme_ok" for b in answer.blocks for e in b.get("elements", []))
+    with session_scope(engine) as session:
+        assert session.get(Offer, offer.id).theme_chosen
+        assert session.get(Offer, offer.id).theme == offer.theme
+    # An out-of-date or forged button with no theme changes nothing.
+    sender.action("post_theme_ok", f"offer:{offer.id}:")
+    assert "Pick one of the themes" in slack.wait_for_response(2)[1].text
+

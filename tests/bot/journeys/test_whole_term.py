@@ -17,6 +17,7 @@ from bot.slack.app import make_client
 from bot.slack.messenger import SlackMessenger
 from models import Need, OutgoingMessage, Pairing
 from models.db import session_scope
+from tests.bot.commands.test_staff_commands import element
 from tests.bot.conftest import LEAD, REVIEW_CHANNEL
 from tests.support.network import COLGATE, HINCHLEY, STAFF, STMARY, STMARYRC
 from tests.support.slack_requests import radio
@@ -72,7 +73,13 @@ def test_a_network_goes_through_a_whole_term(sender, slack, engine, schools, set
                            (HINCHLEY, "offer first-day calling and family liaison that halved persistent absence"),
                            (STMARY, f"need {PHONICS}"),
                            (STMARYRC, "offer we can share our phonics scheme and train your teaching assistants")]:
-            assert "saved" in sender.command(text, user_id=user).json()["text"].lower()
+            reply = sender.command(text, user_id=user).json()
+            assert "saved" in reply["text"].lower()
+            # Each says our suggested theme is right, so the round takes it as given.
+            sender.action("post_theme_ok", element(reply["blocks"], "post_theme_ok")["value"], user_id=user)
+        slack.wait_for_response(4)
+        with session_scope(engine) as session:
+            assert all(n.theme_chosen for n in session.exec(select(Need)))
 
     # 07:30: the weekly round proposes both pairings and posts one review card for each.
     with at(MONDAY + timedelta(minutes=30)):

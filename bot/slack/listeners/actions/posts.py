@@ -19,7 +19,8 @@ def register(app) -> None:
     app.action("post_close")(ack_first(post_status("closed")))
     app.action("post_pause")(ack_first(post_status("paused")))
     app.action("post_resume")(ack_first(post_status("open")))
-    app.action("post_theme")(ack_first(post_theme))
+    app.action("post_theme")(ack_first(post_theme))  # "Change theme" menu
+    app.action("post_theme_ok")(ack_first(post_theme))  # "Yes, that's right": the same move, same theme
     app.action("forget_me_confirm")(ack_first(forget_me_confirm))
     for action_id in ("list_more", "list_first"):
         app.action(action_id)(ack_first(list_page))
