@@ -48,7 +48,11 @@ the run short on a shared machine, the shipped model uses 5.)
 * ``all_given``: needs and offers both carry their labelled primary theme (an offer's
   secondaries are then lost: one chosen theme is all a post holds);
 * ``suggested``: needs and offers both carry the fold model's own top theme in the ``theme``
-  column, as a post does whose suggested theme is stored and passed on as if chosen.
+  column, as a post does whose suggested theme is stored and passed on as if chosen;
+* ``bot``: what the bot's rounds pass for posts nobody confirmed (``bot/services/rounds.py:
+  given_theme``): a short need (``bot.domain.posts.short_need``) carries the theme Slack
+  suggests for it (the fold model's main model, as ``infer_theme``), a long need and every
+  offer none.
 """
 from __future__ import annotations
 
@@ -143,6 +147,12 @@ def round_files(workdir: Path, tag: str, modes, model, needs, offers, capacity, 
             paths["given"] = (given_needs, plain[1])
         if "all_given" in modes:
             paths["all_given"] = (given_needs, with_themes(offers, "offer", [x.primary for x in offers], "given"))
+    if "bot" in modes:
+        from bot.domain.posts import short_need
+
+        suggestion = model.predict([x.text for x in needs])  # what Slack suggests: infer_theme's model
+        paths["bot"] = (with_themes(needs, "need", [t if short_need(x.text) else "" for x, t in zip(needs, suggestion)],
+                                    "bot"), plain[1])
     if "suggested" in modes:
         paths["suggested"] = (
             with_themes(needs, "need", model.predict([x.text for x in needs], kinds=["need"] * len(needs)),
@@ -206,7 +216,7 @@ def main(argv=None) -> int:
                     help="min_relevance values to run the assignment at (default: the shipped default)")
     ap.add_argument("--target", type=float, default=0.8, help="round precision the selected threshold must reach")
     ap.add_argument("--calibration-folds", type=int, default=3)
-    ap.add_argument("--modes", nargs="+", default=["inferred"], choices=["inferred", "schools", "given", "all_given", "suggested"],
+    ap.add_argument("--modes", nargs="+", default=["inferred"], choices=["inferred", "schools", "given", "all_given", "suggested", "bot"],
                     help="round settings to run (see the module docstring)")
     ap.add_argument("--out", type=Path, help="keep fold models and CSVs here (default: a temporary folder)")
     args = ap.parse_args(argv)

@@ -24,6 +24,16 @@ STATUSES = ("open", "paused", "closed")
 LIVE = ("open", "paused")
 
 
+# A need this short names one thing, as staff type it: its suggested theme is taken as its theme.
+SHORT_NEED_WORDS = 15
+
+
+def short_need(text: str) -> bool:
+    """Whether a need is short enough for its suggested theme to stand (see
+    bot/services/rounds.py:given_theme and docs/quality.md, "Chosen and suggested themes")."""
+    return len((text or "").split()) <= SHORT_NEED_WORDS
+
+
 # Characters that show nothing: zero-width spaces and joiners, the word joiner, the byte-order mark,
 # the soft hyphen. Inside an emoji a zero-width joiner is kept; they just never count as words.
 INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")

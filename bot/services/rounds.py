@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 
 from bot.domain.errors import InvalidInput
 from bot.domain.pairings import AGREED, LIVE, State
+from bot.domain.posts import short_need
 from bot.domain.time import aware
 from models import MatchRound, Need, Offer, Pairing, PairingEvent, School, UnpairedNeed, Workspace, utcnow
 
@@ -89,6 +90,19 @@ def _urns(session: Session, school_ids) -> dict[int, str]:
     return dict(session.exec(select(School.id, School.urn).where(School.id.in_(list(school_ids)))).all())
 
 
+def given_theme(post: Need | Offer) -> str | None:
+    """The theme a round takes as given; None leaves the engine to read it from the text, as
+    probabilities. A theme a person chose is given. So is our suggestion for a short need (at
+    most SHORT_NEED_WORDS words): it names one thing, the suggestion is nearly always right,
+    and its probabilities from so few words are too thin to reach the threshold. A long need's
+    suggestion, and an offer's, are read again: taken as given, a wrong guess (a third of
+    report-style needs) looks like a sure fit, and an offer would lose its other themes.
+    Measured in docs/quality.md, "Chosen and suggested themes"."""
+    if post.theme_chosen or (isinstance(post, Need) and short_need(post.text)):
+        return post.theme
+    return None
+
+
 def weights_for(settings):
     from matching import Weights
 
@@ -128,8 +142,8 @@ def propose_round(
         select(Pairing.need_id, Pairing.offer_id).where(Pairing.need_id.in_([n.id for n in needs]))
     ).all()
     result = match(
-        [NeedItem(id=str(n.id), school_urn=urn[n.school_id], text=n.text, theme=n.theme) for n in needs],
-        [OfferItem(id=str(o.id), school_urn=urn[o.school_id], text=o.text, theme=o.theme, capacity=left)
+        [NeedItem(id=str(n.id), school_urn=urn[n.school_id], text=n.text, theme=given_theme(n)) for n in needs],
+        [OfferItem(id=str(o.id), school_urn=urn[o.school_id], text=o.text, theme=given_theme(o), capacity=left)
          for o, left in offers],
         infos, history(session, workspace), weights=weights_for(settings), today=today,
         exclude=[(str(need_id), str(offer_id)) for need_id, offer_id in tried],
