@@ -17,7 +17,7 @@ def test_demo_matches_the_shipped_network_and_shows_digests(tmp_path):
     assert text.count("--- ") == 3 and "YOUR COLLAB WEEK" in text
     # Issue 7: the whole story, in a deputy head's words: how likely each fit is, what was left and why,
     # and where the network needs offers.
-    assert len(re.findall(r"\(likely fit: \d+ in 10\)", text)) == proposed
+    assert len(re.findall(r"^\s+Why: .*\(likely fit: \d+ in 10\)$", text, flags=re.M)) == proposed
     left = int(re.search(r"(\d+) needs were not paired this round", text).group(1))
     assert proposed + left == int(re.search(r"Matching round: (\d+) open needs", text).group(1))
     assert "Where the network needs offers" in text and re.search(r"\d+ needs? waiting, \d+ places? free", text)

@@ -42,10 +42,11 @@ def load_demo(session, workspace) -> tuple[int, int]:
             user = demo_user(row["school_urn"])
             if members.get_member(session, workspace, user) is None:
                 members.join(session, workspace, user, row["school_urn"])
+            theme = row.get("theme") or None  # chosen by its poster; empty: our suggestion
             if row["kind"] == "need":
-                posts.post_need(session, workspace, user, row["text"])
+                posts.post_need(session, workspace, user, row["text"], theme)
             else:
-                posts.post_offer(session, workspace, user, row["text"], capacity=int(row.get("capacity") or 1))
+                posts.post_offer(session, workspace, user, row["text"], theme, capacity=int(row.get("capacity") or 1))
             counts[row["kind"]] += 1
     members.set_lead(session, workspace, DEMO_LEAD, True)
     return counts["need"], counts["offer"]

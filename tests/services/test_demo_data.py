@@ -9,6 +9,7 @@ from sqlmodel import select
 import bot
 from bot.domain.posts import MAX_CAPACITY, MAX_POST_CHARS
 from bot.services.schools import import_schools, read_gias
+from matching.themes import THEMES
 from models import School
 from models.db import session_scope
 
@@ -46,7 +47,7 @@ def test_demo_schools_import_open_and_placed_in_england(engine):
 def test_every_demo_post_belongs_to_a_demo_school_and_fits_a_post():
     urns = {row["URN"] for row in read_gias(DATA / "demo_schools.csv")}
     rows = posts()
-    assert rows and list(rows[0]) == ["school_urn", "kind", "text", "source", "capacity"]
+    assert rows and list(rows[0]) == ["school_urn", "kind", "text", "source", "capacity", "theme"]
     for row in rows:
         assert row["school_urn"] in urns
         assert row["kind"] in {"need", "offer"}
@@ -57,6 +58,8 @@ def test_every_demo_post_belongs_to_a_demo_school_and_fits_a_post():
             assert row["capacity"].isdigit() and 1 <= int(row["capacity"]) <= MAX_CAPACITY
         else:
             assert row["capacity"] == ""
+        # a theme its poster chose (the written posts) or none (Ofsted's: our suggestion stands)
+        assert (row["theme"] in THEMES) if row["source"] == "written" else row["theme"] == ""
     for urn in urns:  # every school both asks and gives
         assert {r["kind"] for r in rows if r["school_urn"] == urn} == {"need", "offer"}
     assert {r["source"] for r in rows} == {"ofsted", "written"}
