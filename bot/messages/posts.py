@@ -46,13 +46,16 @@ def joined_reply(school, moved: bool) -> dict:
     )
 
 
-def theme_select(kind: str, post_id: int, current: str) -> dict:
+def theme_select(kind: str, post_id: int, current: str, action_id: str = "post_theme", page: str = "") -> dict:
+    """The "Change theme" menu; each option's value is `need:12:attendance` (with the list page
+    it is on, `need:12:10:attendance`, under `/collab list` and App Home)."""
+    prefix = f"{kind}:{post_id}:{page + ':' if page else ''}"
     return {
         "type": "static_select",
-        "action_id": "post_theme",
+        "action_id": action_id,
         "placeholder": plain("Change theme"),
-        "initial_option": option(theme_label(current), f"{kind}:{post_id}:{current}"),
-        "options": [option(theme_label(t), f"{kind}:{post_id}:{t}") for t in THEMES],
+        "initial_option": option(theme_label(current), prefix + current),
+        "options": [option(theme_label(t), prefix + t) for t in THEMES],
     }
 
 
@@ -91,6 +94,7 @@ def post_rows(kind: str, post, start: int = 0) -> list[dict]:
     """One post with its Pause / Resume and Close buttons (the same in `/collab list` and App Home).
 
     The buttons carry the page they were on (`need:12:10`), so the answer shows that page again.
+    A suggested theme can be confirmed or changed here too, any time after posting.
     """
     paused = post.status == "paused"
     label = "Need" if kind == "need" else "Offer"
@@ -105,6 +109,8 @@ def post_rows(kind: str, post, start: int = 0) -> list[dict]:
             button("Close", "post_close", value, style="danger",
                    confirm=confirm("Close this post?", "It won't be matched any more. You can always post it again.",
                                    "Close it")),
+            *([] if post.theme_chosen else [button("Theme is right", "list_theme_ok", f"{value}:{post.theme}")]),
+            theme_select(kind, post.id, post.theme, "list_theme", str(start)),
             block_id=f"post_{kind}_{post.id}",
         ),
     ]

@@ -19,7 +19,8 @@ from tests.support.slack_requests import number, plain, radio, select as pick
 
 SUBCOMMANDS = ["", "help", "join", "need", "offer", "list", "matches", "pause", "resume", "forget-me",
                "lead add", "lead remove", "lead", "round", "review", "report", "export", "nonsense"]
-BUTTONS = ["join_pick", "post_close", "post_pause", "post_resume", "post_theme", "post_theme_ok", "forget_me_confirm",
+BUTTONS = ["join_pick", "post_close", "post_pause", "post_resume", "post_theme", "post_theme_ok", "list_theme", "list_theme_ok",
+           "forget_me_confirm",
            "pairing_approve", "pairing_reject", "followup_answer", "feedback_open", "offer_something",
            "renew_keep", "renew_close"]
 MODALS = ["need_modal", "offer_modal", "reject_modal", "feedback_modal"]

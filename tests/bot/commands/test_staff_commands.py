@@ -268,3 +268,32 @@ def test_saying_the_suggested_theme_is_right_makes_it_chosen(sender, slack, engi
     sender.action("post_theme_ok", f"offer:{offer.id}:")
     assert "Pick one of the themes" in slack.wait_for_response(2)[1].text
 
+
+def test_a_listed_posts_theme_can_be_confirmed_or_changed_later(sender, slack, engine, schools):
+    """The saved post's reply is gone after a while; /collab list keeps the same choice."""
+    join(sender)
+    sender.command("need help with persistent absence in Year 9")
+    body = sender.command("list").json()
+    with session_scope(engine) as session:
+        need = session.exec(select(Need)).one()
+    assert "_(suggested)_" in str(body["blocks"])
+    yes = element(body["blocks"], "list_theme_ok")
+    assert yes["value"] == f"need:{need.id}:0:attendance"
+    sender.action("list_theme_ok", yes["value"])
+    listing = slack.wait_for_response(1)[0]
+    assert "_(suggested)_" not in str(listing.blocks) and "list_theme_ok" not in str(listing.blocks)
+    with session_scope(engine) as session:
+        assert session.get(Need, need.id).theme_chosen
+    menu = element(listing.blocks, "list_theme")
+    choice = next(o for o in menu["options"] if o["value"].endswith(":behaviour"))
+    assert choice["value"] == f"need:{need.id}:0:behaviour"
+    sender.action("list_theme", action_type="static_select", selected_option=choice)
+    assert "Behaviour" in str(slack.wait_for_response(2)[1].blocks)
+    with session_scope(engine) as session:
+        assert session.get(Need, need.id).theme == "behaviour"
+    # A value without a theme (forged or from an old message) changes nothing.
+    sender.action("list_theme_ok", f"need:{need.id}:0")
+    assert "Pick one of the themes" in slack.wait_for_response(3)[2].text
+    with session_scope(engine) as session:
+        assert session.get(Need, need.id).theme == "behaviour"
+

@@ -59,6 +59,11 @@ def test_pausing_a_post_on_home_republishes_home(sender, slack, engine):
     sender.action("post_pause", f"need:{need_id}:0", user_id=DEPUTY, view={"type": "home", "blocks": []})
     view = slack.wait_for("views.publish", 2)[-1].json("view")
     assert ("post_resume", f"need:{need_id}:0") in buttons(view)
+    # A suggested theme confirmed on Home: Home again, without the button.
+    [(_, value)] = [b for b in buttons(view) if b[0] == "list_theme_ok"]
+    sender.action("list_theme_ok", value, user_id=DEPUTY, view={"type": "home", "blocks": []})
+    view = slack.wait_for("views.publish", 3)[-1].json("view")
+    assert not [b for b in buttons(view) if b[0] == "list_theme_ok"]
     with session_scope(engine) as session:
         assert session.get(Need, need_id).status == "paused"
 

@@ -21,6 +21,8 @@ def register(app) -> None:
     app.action("post_resume")(ack_first(post_status("open")))
     app.action("post_theme")(ack_first(post_theme))  # "Change theme" menu
     app.action("post_theme_ok")(ack_first(post_theme))  # "Yes, that's right": the same move, same theme
+    for action_id in ("list_theme", "list_theme_ok"):  # the same under `/collab list` and App Home
+        app.action(action_id)(ack_first(list_theme))
     app.action("forget_me_confirm")(ack_first(forget_me_confirm))
     for action_id in ("list_more", "list_first"):
         app.action(action_id)(ack_first(list_page))
@@ -76,6 +78,24 @@ def post_status(status: str):
 
     handle.__name__ = f"post_{status}"
     return handle
+
+
+def list_theme(body, context, client, respond) -> None:
+    """A theme confirmed or changed on a listed post (`need:12:10:attendance`): that page again."""
+    user_id = body["user"]["id"]
+    value = _value(body)
+    kind, post_id = _kind_and_id(value)
+    parts = value.split(":")
+    start = whole_number(parts[2]) if len(parts) == 4 else None
+    with context["deps"].unit(body["team"]["id"]) as (session, workspace):
+        posts.set_theme(session, workspace, user_id, kind, post_id, parts[-1] if len(parts) == 4 else "")
+        listing = posts.list_posts(session, workspace, user_id, start=start or 0)
+    if _from_home(body):
+        from bot.slack.listeners.home import publish_home
+
+        publish_home(context, client, user_id)
+    else:
+        respond(replace_original=True, **views.list_reply(listing))
 
 
 def list_page(body, context, client, respond) -> None:
