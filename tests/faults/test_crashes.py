@@ -27,8 +27,11 @@ def start_clock_run(settings) -> subprocess.Popen:
     env.update(DATABASE_URL=settings.database_url, SLACK_API_URL=settings.slack_api_url,
                SLACK_BOT_TOKEN=settings.slack_bot_token, COLLAB_DIGEST_AT=settings.digest_cron,
                COLLAB_SLACK_RETRY_WAIT="0", PYTHONPATH=str(ROOT))
+    # Ctrl-C as at a terminal: a shell's background job (CI started with `&`) ignores SIGINT, and a
+    # child would inherit that and run to the end, so the child gets the default back.
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "clock", "--run", "digest"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def stop_it_mid_send(settings, slack, signum) -> int:
