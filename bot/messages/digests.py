@@ -54,8 +54,13 @@ WAITING_WORDS = {
 
 
 def _waiting_line(waiting) -> str:
-    reason = WAITING_WORDS[waiting.reason].format(theme=theme_words(waiting.need.theme))
-    return f"• _{escape(snippet(waiting.need.text))}_\n    {reason}"
+    need = waiting.need
+    reason = WAITING_WORDS[waiting.reason].format(theme=theme_words(need.theme))
+    line = f"• _{escape(snippet(need.text))}_\n    {reason}"
+    if not need.theme_chosen and waiting.reason != "review":
+        # A guessed theme can be why nothing fits; a confirmed one is matched as given.
+        line += f"\n    we filed it under {theme_label(need.theme)}: right? `/collab list` to confirm or change it"
+    return line
 
 
 def give_receive_line(given: int, received: int) -> str:

@@ -39,7 +39,7 @@ def test_a_school_reads_its_week_its_waiting_needs_and_its_give_and_take(engine,
     net.pairing("stmaryrc", "colgate", "connected", at=NOW - timedelta(days=30), theme="reading")
     net.pairing("colgate", "stmary", "completed", at=NOW - timedelta(days=60), theme="maths")
     # Waiting: nobody offers SEND help; the only behaviour offer is fully taken; a maths need is with the lead.
-    net.need("colgate", "support for pupils with autism in mainstream classes", theme="send")
+    net.need("colgate", "support for pupils with autism in mainstream classes", theme="send", chosen=False)
     net.need("colgate", "help calming corridors at lunchtime", theme="behaviour")
     full = net.offer("hinchley", "our behaviour approach and a visit", theme="behaviour", capacity=1)
     net.pairing("stmary", "hinchley", "approved", at=NOW - timedelta(days=20), offer_id=full, theme="behaviour")
@@ -55,6 +55,8 @@ def test_a_school_reads_its_week_its_waiting_needs_and_its_give_and_take(engine,
     assert "introduced to *Hinchley Wood School*" in said
     assert "help with persistent absence in Year 9" in said
     assert "no school has offered help with SEND and inclusion so far" in said
+    # Only the need whose theme is our guess asks to confirm it (a wrong guess can be why nothing fits).
+    assert said.count("we filed it under") == 1 and "we filed it under SEND and inclusion: right?" in said
     assert "the offers on behaviour are fully taken for now" in said
     assert "a possible match is being looked at by your network lead" in said
     assert "a need we closed long ago" not in said

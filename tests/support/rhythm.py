@@ -81,13 +81,16 @@ class Network:
             self.members[user_id] = row.id
             return row.id
 
+    # A theme written here was chosen by the poster unless ``chosen=False`` (our suggestion).
     def need(self, school: str, text: str = "help with persistent absence in Year 9", theme: str = "attendance",
-             by: str | None = None, created: datetime | None = None, status: str = "open") -> int:
-        return self._post(Need, school, text, theme, by, created, status)
+             by: str | None = None, created: datetime | None = None, status: str = "open", chosen: bool = True) -> int:
+        return self._post(Need, school, text, theme, by, created, status, theme_chosen=chosen)
 
     def offer(self, school: str, text: str = "first-day calling and family liaison", theme: str = "attendance",
-              by: str | None = None, created: datetime | None = None, status: str = "open", capacity: int = 1) -> int:
-        return self._post(Offer, school, text, theme, by, created, status, capacity_per_term=capacity)
+              by: str | None = None, created: datetime | None = None, status: str = "open", capacity: int = 1,
+              chosen: bool = True) -> int:
+        return self._post(Offer, school, text, theme, by, created, status, capacity_per_term=capacity,
+                          theme_chosen=chosen)
 
     def _post(self, table, school, text, theme, by, created, status, **extra) -> int:
         with session_scope(self.engine) as session:
