@@ -54,7 +54,7 @@ def test_staff_home_shows_posts_and_pairings_with_the_list_and_matches_buttons(s
 def test_pausing_a_post_on_home_republishes_home(sender, slack, engine):
     net = Network(engine)
     net.member(DEPUTY, "colgate")
-    need_id = net.need("colgate")
+    need_id = net.need("colgate", chosen=False)  # our suggestion: Home offers to confirm it
     home_of(sender, slack, DEPUTY)
     sender.action("post_pause", f"need:{need_id}:0", user_id=DEPUTY, view={"type": "home", "blocks": []})
     view = slack.wait_for("views.publish", 2)[-1].json("view")
