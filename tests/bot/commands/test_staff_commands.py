@@ -217,13 +217,17 @@ def element(blocks, action_id: str) -> dict:
     return found[0]
 
 
-def test_the_suggested_theme_can_be_changed_and_posts_paused_and_resumed(sender, slack, engine, schools):
+def post_one(sender, engine, command: str, table, action_id: str):
+    """Join, post, and return the reply, its element ``action_id`` and the post's row."""
     join(sender)
-    body = sender.command("need help with persistent absence in Year 9").json()
-    menu = element(body["blocks"], "post_theme")
+    body = sender.command(command).json()
     with session_scope(engine) as session:
-        need = session.exec(select(Need)).one()
-        assert not need.theme_chosen  # a suggestion until someone says otherwise
+        return body, element(body["blocks"], action_id), session.exec(select(table)).one()
+
+
+def test_the_suggested_theme_can_be_changed_and_posts_paused_and_resumed(sender, slack, engine, schools):
+    body, menu, need = post_one(sender, engine, "need help with persistent absence in Year 9", Need, "post_theme")
+    assert not need.theme_chosen  # a suggestion until someone says otherwise
     assert menu["initial_option"]["value"] == f"need:{need.id}:attendance"
     assert "Is that right?" in str(body["blocks"])
     choice = next(o for o in menu["options"] if o["value"].endswith(":behaviour"))
@@ -251,11 +255,7 @@ def test_the_suggested_theme_can_be_changed_and_posts_paused_and_resumed(sender,
 
 
 def test_saying_the_suggested_theme_is_right_makes_it_chosen(sender, slack, engine, schools):
-    join(sender)
-    body = sender.command("offer our attendance officer can mentor yours").json()
-    yes = element(body["blocks"], "post_theme_ok")
-    with session_scope(engine) as session:
-        offer = session.exec(select(Offer)).one()
+    _, yes, offer = post_one(sender, engine, "offer our attendance officer can mentor yours", Offer, "post_theme_ok")
     assert yes["value"] == f"offer:{offer.id}:{offer.theme}" and not offer.theme_chosen
     sender.action("post_theme_ok", yes["value"])
     answer = slack.wait_for_response(1)[0]
