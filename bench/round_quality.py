@@ -15,7 +15,7 @@ Labelled rounds from cross-validation folds of the hand-labelled items (160 need
   (probabilities 0.6, 0.3, 0.1, seeded), as leads post them.
 * The real command line runs in assignment mode (``collab match --needs --offers --model
   --unmatched``) at the default threshold, or at each of ``--thresholds``, and in top-k mode
-  (``--top-k 10``).
+  (``--top-k 10``) on each mode's files (``schools`` ranks as ``inferred`` does).
 
 Reported, pooled over all folds (± = standard deviation over shuffles):
 
@@ -140,7 +140,7 @@ def round_files(workdir: Path, tag: str, modes, model, needs, offers, capacity, 
                         for x, t in zip(items, themes))
         return path
 
-    paths = {md: plain for md in modes if md in ("inferred", "schools")}
+    paths = {"inferred": plain, "schools": plain}  # the plain files (top-k of a "schools" run ranks them)
     if "given" in modes or "all_given" in modes:
         given_needs = with_themes(needs, "need", [x.primary for x in needs], "given")
         if "given" in modes:
@@ -233,7 +233,8 @@ def main(argv=None) -> int:
     totals = {(md, t): {s: np.zeros(4 + len(REASONS)) for s in args.seeds} for md in modes for t in ths}
     per_fold = {(md, t): {s: [] for s in args.seeds} for md in modes for t in ths}
     schools_path = write_schools(workdir / "schools.csv", args.data, [x.urn for x in dev]) if "schools" in modes else None
-    topk = {s: [] for s in args.seeds}
+    topk_modes = [md for md in modes if md != "schools"] or ["inferred"]
+    topk = {md: {s: [] for s in args.seeds} for md in topk_modes}
     for seed in args.seeds:
         rng = np.random.default_rng(seed)
         for k, test, train_items in cv_folds(dev, args.folds, seed):
@@ -260,20 +261,23 @@ def main(argv=None) -> int:
                 counts = np.array([len(rows), good, bound, len(needs), *[reasons.count(r) for r in REASONS]], float)
                 totals[md, t][seed] += counts
                 per_fold[md, t][seed].append(counts)
-            ranked: dict[str, list[tuple[int, str]]] = {x.item_id: [] for x in needs}
-            for r in run_cli(n_path, o_path, workdir / f"{tag}_top.csv", model_path, "--top-k", "10"):
-                ranked[r["need_id"]].append((int(r["rank"]), r["offer_id"]))
-            topk[seed].append(metrics({i: [o for _, o in sorted(v)] for i, v in ranked.items()}, theme, othemes))
+            for md in topk_modes:  # the schools file changes no need's ranking: not ranked again for it
+                ranked: dict[str, list[tuple[int, str]]] = {x.item_id: [] for x in needs}
+                for r in run_cli(*paths[md], workdir / f"{tag}_{md}_top.csv", model_path, "--top-k", "10"):
+                    ranked[r["need_id"]].append((int(r["rank"]), r["offer_id"]))
+                topk[md][seed].append(metrics({i: [o for _, o in sorted(v)] for i, v in ranked.items()},
+                                              theme, othemes))
             print(f"seed {seed} fold {k}: {len(needs)} needs, {len(offers)} offers ({sum(capacity.values())} places), "
                   f"at most {bound} good pairs ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
 
     for md in modes:
         report(md, ths, totals, per_fold, args)
-    allrows = np.vstack([np.vstack(f) for f in topk.values()])
-    by_seed = np.array([np.vstack(f).mean(axis=0) for f in topk.values()])
-    m, sd = allrows.mean(axis=0), by_seed.std(axis=0)
-    print(f"top-k (`--top-k 10`): P@1 {m[0]:.3f} ± {sd[0]:.3f}, P@5 {m[1]:.3f} ± {sd[1]:.3f}, "
-          f"MRR@10 {m[2]:.3f} ± {sd[2]:.3f} over {len(allrows)} needs")
+    for md, per_seed in topk.items():
+        allrows = np.vstack([np.vstack(f) for f in per_seed.values()])
+        by_seed = np.array([np.vstack(f).mean(axis=0) for f in per_seed.values()])
+        m, sd = allrows.mean(axis=0), by_seed.std(axis=0)
+        print(f"top-k (`--top-k 10`), rounds '{md}': P@1 {m[0]:.3f} ± {sd[0]:.3f}, P@5 {m[1]:.3f} ± {sd[1]:.3f}, "
+              f"MRR@10 {m[2]:.3f} ± {sd[2]:.3f} over {len(allrows)} needs")
     print(f"{time.perf_counter() - t0:.0f} s; fold files in {workdir}")
     if not args.out:
         shutil.rmtree(workdir, ignore_errors=True)
