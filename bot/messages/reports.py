@@ -83,6 +83,10 @@ def report_text(report: NetworkReport, day: str, zone=None) -> str:
         lines.append("*Where the network needs offers* (needs outnumber the places still free; a school that could "
                      "offer one of these would help most)")
         lines += [f"• {escape(gap_line(g))}" for g in report.gaps]
+    if report.needs_open_suggested:
+        lines.append(f"*Themes to confirm*: {report.needs_open_suggested} of {report.needs_open} open needs carry the "
+                     "theme Collab suggested. A theme the school confirms (in `/collab list`) is matched more "
+                     "surely: worth a reminder to staff.")
     lines.append("_For the network's own improvement: please share the themes, not comparisons between schools._")
     return "\n".join(lines)
 

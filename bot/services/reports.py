@@ -178,6 +178,7 @@ class NetworkReport:
     at: datetime
     since: datetime | None = None      # the start of the period the year-so-far figures cover
     needs_open: int = 0        # open and not yet taken by an approved pairing (proposals still count as open)
+    needs_open_suggested: int = 0  # of those, whose theme is our suggestion: nobody at the school confirmed it
     needs_paired: int = 0      # approved or introduced
     needs_connected: int = 0
     needs_completed: int = 0
@@ -268,6 +269,7 @@ def network_report(session: Session, workspace: Workspace, now: datetime, since:
             report.needs_paired += 1
         elif need.status == "open":
             report.needs_open += 1
+            report.needs_open_suggested += not need.theme_chosen
     for offer in offers:
         if offer.status == "open":
             report.offers_open += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -366,3 +367,23 @@ def test_report_names_the_networks_gaps_and_only_this_networks(sender, slack, en
     gaps = summary.split("Where the network needs offers")[1]
     assert "SEND and inclusion: 1 need waiting, 0 places free" in gaps
     assert "careers" not in gaps.lower() and "sixth form" not in gaps.lower()
+
+
+def test_report_counts_the_open_needs_whose_theme_nobody_confirmed(sender, slack, engine, schools):
+    """A lead can ask schools to confirm a suggested theme: confirmed themes are matched as given."""
+    build(engine)
+    before = to_confirm(report_summary(sender, slack, 0))
+    net.need(engine, net.STMARY, "help with SEND provision for autistic pupils in mainstream", theme="send")
+    net.need(engine, net.STMARY, "support for our early career teachers with behaviour routines")  # a suggestion
+    assert to_confirm(report_summary(sender, slack, 1)) == before + 1
+
+
+def report_summary(sender, slack, index: int) -> str:
+    sender.command("report", user_id=LEAD)
+    return slack.wait_for("chat.postMessage", index + 1)[index].params["text"]
+
+
+def to_confirm(summary: str) -> int:
+    """The report's count of open needs with a suggested theme (no line: none)."""
+    found = re.search(r"Themes to confirm\*: (\d+) of \d+ open needs", summary)
+    return int(found.group(1)) if found else 0
