@@ -31,7 +31,7 @@ def test_need_form_saves_and_confirms_in_the_channel(sender, slack, engine, scho
     assert call.params["channel"] == "C0GENERAL1"
     with session_scope(engine) as session:
         need = session.exec(select(Need)).one()
-        assert (need.theme, need.urgency) == ("send", "high")
+        assert (need.theme, need.urgency, need.theme_chosen) == ("send", "high", True)  # picked in the form
 
 
 def test_offer_form_saves_capacity_and_format(sender, slack, engine, schools):
@@ -41,6 +41,17 @@ def test_offer_form_saves_capacity_and_format(sender, slack, engine, schools):
     with session_scope(engine) as session:
         offer = session.exec(select(Offer)).one()
         assert (offer.capacity_per_term, offer.format, offer.theme) == (2, "visit", "reading")
+        assert offer.theme_chosen
+
+
+def test_a_form_left_without_a_theme_gets_our_suggestion(sender, slack, engine, schools):
+    join(sender)
+    sender.view_submission("need_modal", need_values("Support with phonics teaching in reception and Year 1"),
+                           private_metadata=json.dumps({"channel": "C0GENERAL1"}))
+    slack.wait_for("chat.postEphemeral")
+    with session_scope(engine) as session:
+        need = session.exec(select(Need)).one()
+        assert (need.theme, need.theme_chosen) == ("reading", False)
 
 
 def test_too_short_text_keeps_the_form_open_with_the_problem(sender, engine, schools):
