@@ -69,12 +69,7 @@ def post_status(status: str):
         with context["deps"].unit(body["team"]["id"]) as (session, workspace):
             posts.set_status(session, workspace, user_id, kind, post_id, status)
             listing = posts.list_posts(session, workspace, user_id, start=_page_start(value))
-        if _from_home(body):
-            from bot.slack.listeners.home import publish_home
-
-            publish_home(context, client, user_id)
-        else:
-            respond(replace_original=True, **views.list_reply(listing))
+        _show_again(body, context, client, respond, listing)
 
     handle.__name__ = f"post_{status}"
     return handle
@@ -86,14 +81,19 @@ def list_theme(body, context, client, respond) -> None:
     value = _value(body)
     kind, post_id = _kind_and_id(value)
     parts = value.split(":")
-    start = whole_number(parts[2]) if len(parts) == 4 else None
+    page, theme = (parts[2], parts[3]) if len(parts) == 4 else ("0", "")  # no theme: set_theme says so
     with context["deps"].unit(body["team"]["id"]) as (session, workspace):
-        posts.set_theme(session, workspace, user_id, kind, post_id, parts[-1] if len(parts) == 4 else "")
-        listing = posts.list_posts(session, workspace, user_id, start=start or 0)
+        posts.set_theme(session, workspace, user_id, kind, post_id, theme)
+        listing = posts.list_posts(session, workspace, user_id, start=whole_number(page) or 0)
+    _show_again(body, context, client, respond, listing)
+
+
+def _show_again(body, context, client, respond, listing) -> None:
+    """After a change to a listed post: App Home published again, or the list's page replaced."""
     if _from_home(body):
         from bot.slack.listeners.home import publish_home
 
-        publish_home(context, client, user_id)
+        publish_home(context, client, body["user"]["id"])
     else:
         respond(replace_original=True, **views.list_reply(listing))
 
