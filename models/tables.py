@@ -69,8 +69,8 @@ class Need(SQLModel, table=True):
     member_id: Optional[int] = Field(default=None, foreign_key="member.id", index=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
     theme: str = Field(max_length=40)
-    # True when a person picked the theme; False when it is our suggestion, which rounds read
-    # again from the text (as probabilities: passing a guess on as a choice ruins the relevance).
+    # True when a person picked the theme; False when it is our suggestion, which a round takes
+    # as given only for a short need (bot/services/rounds.py:given_theme).
     theme_chosen: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     urgency: str = Field(default="normal", max_length=16)
     status: str = Field(default="open", max_length=16, index=True)

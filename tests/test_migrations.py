@@ -85,7 +85,7 @@ def test_the_request_guard_migration_goes_down_and_up_again(engine):
 def test_0004_marks_as_chosen_the_themes_a_person_changed(engine):
     """Posts from before 0004 do not say who set their theme: one that differs from the model's
     suggestion for its text was changed by a person and stays a choice; one that agrees becomes
-    a suggestion, which rounds read again from the text."""
+    a suggestion."""
     from datetime import datetime, timezone
 
     from alembic import command

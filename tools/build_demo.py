@@ -61,29 +61,38 @@ PICKS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
 # post); the Ofsted sentences keep our suggestion (bot/services/rounds.py:given_theme says how a round uses it).
 # An offer's places per term are 1 unless a fifth value says otherwise.
 WRITTEN: list[tuple] = [
-    ("143327", "need", "attendance", "Need help with persistent absence in Year 9. First-day calling isn't shifting our "
-                       "most stubborn cases - would love to talk to a school that has cracked it."),
-    ("142790", "need", "attendance", "Could do with advice on getting our disadvantaged families to attend more "
-                       "regularly. We've tried breakfast club and rewards; what else works?"),
-    ("138879", "need", "send", "Looking for someone to run an INSET on adapting lessons for pupils with SEND - "
-                       "ideally a school that's a step ahead of us on this."),
-    ("136712", "offer", "reading", "We can share our phonics scheme and train your TAs: half a day in school or two "
-                        "twilight sessions online."),
-    ("141852", "offer", "send", "Our nurture group lead is happy to host a visit and talk through how we run "
-                        "nurture groups for Year 7 and 8 pupils with SEND."),
-    ("138013", "offer", "early_years", "Happy to show another school how we settle Reception children in September - "
-                        "home visits, staggered starts, the lot."),
-    ("142607", "offer", "post16_careers", "We can share our careers programme for pupils in alternative provision, "
-                        "including how we line up work experience."),
+    ("143327", "need", "attendance",
+     "Need help with persistent absence in Year 9. First-day calling isn't shifting our "
+     "most stubborn cases - would love to talk to a school that has cracked it."),
+    ("142790", "need", "attendance",
+     "Could do with advice on getting our disadvantaged families to attend more "
+     "regularly. We've tried breakfast club and rewards; what else works?"),
+    ("138879", "need", "send",
+     "Looking for someone to run an INSET on adapting lessons for pupils with SEND - "
+     "ideally a school that's a step ahead of us on this."),
+    ("136712", "offer", "reading",
+     "We can share our phonics scheme and train your TAs: half a day in school or two "
+     "twilight sessions online."),
+    ("141852", "offer", "send",
+     "Our nurture group lead is happy to host a visit and talk through how we run "
+     "nurture groups for Year 7 and 8 pupils with SEND."),
+    ("138013", "offer", "early_years",
+     "Happy to show another school how we settle Reception children in September - "
+     "home visits, staggered starts, the lot."),
+    ("142607", "offer", "post16_careers",
+     "We can share our careers programme for pupils in alternative provision, "
+     "including how we line up work experience."),
     # No school in the demo has an Ofsted "does well" sentence on attendance, which is the most
     # common need here: two written offers so the demo shows how such a need is met.
     # Two places: the README's own example (a deputy head asking about persistent absence in Year
     # 9) should be met in the demo, and the school with the most pupils on free school meals,
     # whose Ofsted need also names persistent absence, is served first.
-    ("141844", "offer", "attendance", "Our attendance officer can share the first-day calling and family liaison routine "
-                        "that brought persistent absence down, and meet your attendance lead.", 2),
-    ("137010", "offer", "attendance", "We can walk you through how we work with families on attendance: early help "
-                        "meetings, a weekly attendance panel and rewards pupils care about."),
+    ("141844", "offer", "attendance",
+     "Our attendance officer can share the first-day calling and family liaison routine "
+     "that brought persistent absence down, and meet your attendance lead.", 2),
+    ("137010", "offer", "attendance",
+     "We can walk you through how we work with families on attendance: early help "
+     "meetings, a weekly attendance panel and rewards pupils care about."),
 ]
 
 # The GIAS establishment CSV columns we can fill honestly, in GIAS's own order.

@@ -1,5 +1,5 @@
 """theme chosen: whether a person picked a post's theme or it is Collab's suggestion, so that
-rounds read a suggestion again from the text instead of taking a guess for a choice (issue 7)
+rounds stop taking every guess for a choice (issue 7)
 
 Revision ID: 0004_theme_chosen
 Revises: 0003_unpaired_needs
@@ -7,8 +7,8 @@ Create Date: 2026-12-07 16:10:00
 
 Existing posts do not say who set their theme. A post whose theme differs from what the
 shipped model suggests for its text was changed by a person (in the modal or with "Change
-theme"), so it is marked chosen; one that agrees is left as a suggestion, which costs nothing:
-rounds then infer the same theme, with its probabilities.
+theme"), so it is marked chosen; one that agrees is left as a suggestion, which rounds use as
+bot/services/rounds.py:given_theme says (a short need's as given, a long one read again).
 """
 from alembic import op
 import sqlalchemy as sa
