@@ -45,14 +45,11 @@ the run short on a shared machine, the shipped model uses 5.)
   real round;
 * ``given``: as ``inferred`` but each need carries its labelled primary theme in the ``theme``
   column, as when the person posting picks it in the Slack modal (offers still inferred);
-* ``all_given``: needs and offers both carry their labelled primary theme (an offer's
-  secondaries are then lost: one chosen theme is all a post holds);
-* ``suggested``: needs and offers both carry the fold model's own top theme in the ``theme``
-  column, as a post does whose suggested theme is stored and passed on as if chosen;
-* ``bot``: what the bot's rounds pass for posts nobody confirmed (``bot/services/rounds.py:
-  given_theme``): a short need (``bot.domain.posts.short_need``) carries the theme Slack
-  suggests for it (the fold model's main model, as ``infer_theme``), a long need and every
-  offer none.
+* ``suggested``: needs and offers both carry the theme Slack would suggest for them (the fold
+  model's main model, as ``infer_theme``) in the ``theme`` column, passed on as if chosen (what
+  the bot's rounds did before 7 December 2026);
+* ``bot``: the same suggestions, passed as the bot's rounds now pass posts nobody confirmed
+  (``bot/services/rounds.py:given_theme``).
 """
 from __future__ import annotations
 
@@ -130,7 +127,7 @@ def write_schools(path: Path, data_dir: Path, urns) -> Path:
 
 def round_files(workdir: Path, tag: str, modes, model, needs, offers, capacity, plain) -> dict:
     """(needs CSV, offers CSV) per mode: the plain files, or copies whose ``theme`` column says
-    what that mode's posts carry (the labelled primary, or the fold model's own top theme)."""
+    what that mode's posts carry (the labelled primary, or the theme Slack would suggest)."""
     def with_themes(items, kind: str, themes, name: str) -> Path:
         path = workdir / f"{tag}_{kind}s_{name}.csv"
         with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -141,24 +138,19 @@ def round_files(workdir: Path, tag: str, modes, model, needs, offers, capacity, 
         return path
 
     paths = {"inferred": plain, "schools": plain}  # the plain files (top-k of a "schools" run ranks them)
-    if "given" in modes or "all_given" in modes:
-        given_needs = with_themes(needs, "need", [x.primary for x in needs], "given")
-        if "given" in modes:
-            paths["given"] = (given_needs, plain[1])
-        if "all_given" in modes:
-            paths["all_given"] = (given_needs, with_themes(offers, "offer", [x.primary for x in offers], "given"))
-    if "bot" in modes:
-        from bot.domain.posts import short_need
+    if "given" in modes:
+        paths["given"] = (with_themes(needs, "need", [x.primary for x in needs], "given"), plain[1])
+    if "suggested" in modes or "bot" in modes:
+        from bot.services.rounds import given_theme
+        from models import Need, Offer
 
-        suggestion = model.predict([x.text for x in needs])  # what Slack suggests: infer_theme's model
-        paths["bot"] = (with_themes(needs, "need", [t if short_need(x.text) else "" for x, t in zip(needs, suggestion)],
-                                    "bot"), plain[1])
-    if "suggested" in modes:
-        paths["suggested"] = (
-            with_themes(needs, "need", model.predict([x.text for x in needs], kinds=["need"] * len(needs)),
-                        "suggested"),
-            with_themes(offers, "offer", model.predict([x.text for x in offers], kinds=["offer"] * len(offers)),
-                        "suggested"))
+        # what Slack suggests and stores for a typed post: infer_theme, i.e. the main model
+        need_posts = [Need(text=x.text, theme=t) for x, t in zip(needs, model.predict([x.text for x in needs]))]
+        offer_posts = [Offer(text=x.text, theme=t) for x, t in zip(offers, model.predict([x.text for x in offers]))]
+        for md, theme_of in (("suggested", lambda post: post.theme), ("bot", given_theme)):
+            if md in modes:
+                paths[md] = (with_themes(needs, "need", [theme_of(p) or "" for p in need_posts], md),
+                             with_themes(offers, "offer", [theme_of(p) or "" for p in offer_posts], md))
     return paths
 
 
@@ -216,7 +208,7 @@ def main(argv=None) -> int:
                     help="min_relevance values to run the assignment at (default: the shipped default)")
     ap.add_argument("--target", type=float, default=0.8, help="round precision the selected threshold must reach")
     ap.add_argument("--calibration-folds", type=int, default=3)
-    ap.add_argument("--modes", nargs="+", default=["inferred"], choices=["inferred", "schools", "given", "all_given", "suggested", "bot"],
+    ap.add_argument("--modes", nargs="+", default=["inferred"], choices=["inferred", "schools", "given", "suggested", "bot"],
                     help="round settings to run (see the module docstring)")
     ap.add_argument("--out", type=Path, help="keep fold models and CSVs here (default: a temporary folder)")
     args = ap.parse_args(argv)

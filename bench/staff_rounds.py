@@ -26,9 +26,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.domain.posts import short_need  # noqa: E402
+from bot.services.rounds import given_theme  # noqa: E402
 from matching import NeedItem, OfferItem, Weights, match  # noqa: E402
 from matching.themes import infer_theme  # noqa: E402
+from models import Need, Offer  # noqa: E402
 from tests.matching.test_themes import STAFF_POSTS  # noqa: E402
 
 SETTINGS = ("inferred", "bot", "suggested", "chosen")
@@ -37,9 +38,8 @@ SETTINGS = ("inferred", "bot", "suggested", "chosen")
 def themes_for(setting: str, kind: str, text: str, label: str) -> str | None:
     if setting == "chosen":
         return label
-    if setting == "suggested" or (setting == "bot" and kind == "need" and short_need(text)):
-        return infer_theme(text)
-    return None
+    post = (Need if kind == "need" else Offer)(text=text, theme=infer_theme(text))  # as a typed post is saved
+    return {"inferred": None, "suggested": post.theme, "bot": given_theme(post)}[setting]
 
 
 def main() -> int:

@@ -200,7 +200,7 @@ def test_without_a_review_channel_cards_wait_and_nothing_is_lost(engine):
 def test_a_long_needs_suggested_theme_is_read_again_and_a_chosen_one_is_taken_as_given(engine):
     """The same report-style need twice: one school confirmed the theme, the other left our
     suggestion. The confirmed need's pairing is the surer fit: the suggestion is not passed on
-    as a choice (docs/quality.md: passed on, every same-theme pair looked certain, precision 0.55)."""
+    as a choice (docs/quality.md: passed on, every same-theme pair looked certain, precision 0.50)."""
     from bot.services import posts
     from models import Need
 
