@@ -27,8 +27,8 @@ EPSILON = 1e-3  # keeps log() finite for a raw relevance of 0 (different given t
 
 class RelevanceCalibration:
     """Raw relevance (0..1) -> probability that the pair is good. scikit-learn style (``fit``,
-    then ``predict``); scikit-learn fits it, and the fitted calibration is four numbers, so
-    using it needs numpy only."""
+    then ``predict``); scikit-learn fits it, and predicting needs two numbers (``slope_``,
+    ``intercept_``), so using it needs numpy only."""
 
     def __init__(self, C: float = 100.0):
         self.C = C
