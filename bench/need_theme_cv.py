@@ -50,7 +50,31 @@ def _self_train_rounds(ts, pool, rounds, threshold, weight, **params):
 
 
 def cfg_shipped(items, sents, excl, teacher):
-    return training.train_need_model(items, sents, excl)
+    return training.train_need_model(items, sents, excl, _labelled())
+
+
+def cfg_gold_only(items, sents, excl, teacher):
+    """The need model as shipped before the extra labelled sentences (matching/data/*_labels.csv)."""
+    return training.train_need_model(items, sents, excl, class_weight="balanced")
+
+
+_FOLD_URNS: set[str] = set()  # the schools of the fold being predicted (set by main)
+
+
+def _labelled():
+    """The extra labelled needs, less those of the fold's schools (grouped by school, as the folds)."""
+    return [x for x in training.load_labelled() if x.urn not in _FOLD_URNS]
+
+
+def _labelled_cfg(weight):
+    def f(items, sents, excl, teacher):
+        saved = training.LABELLED_WEIGHT
+        training.LABELLED_WEIGHT = weight
+        try:
+            return training.train_need_model(items, sents, excl, _labelled())
+        finally:
+            training.LABELLED_WEIGHT = saved
+    return f
 
 
 def _params_cfg(**params):
@@ -243,6 +267,8 @@ CONFIGS = {
     "teacher_relabel_soft": _teacher_cfg(soft=True, relabel_weak=True, weight=0.3),
     "teacher_relabel_soft_w0.6": _teacher_cfg(soft=True, relabel_weak=True, weight=0.6),
     "shipped": cfg_shipped,
+    "gold_only": cfg_gold_only,
+    **{f"labelled_w{w:g}": _labelled_cfg(w) for w in (0.5, 1.0, 2.0, 3.0)},
     "C1": _params_cfg(C=1.0),
     "C16": _params_cfg(C=16.0),
     "unbalanced": _params_cfg(class_weight=None),
@@ -291,6 +317,8 @@ def main(argv=None) -> int:
     res = {c: {s: [] for s in args.seeds} for c in args.configs}
     for seed in args.seeds:
         for k, test, train_items in cv_folds(dev, args.folds, seed):
+            _FOLD_URNS.clear()
+            _FOLD_URNS.update(x.urn for x in test)
             needs = [x for x in test if x.kind == "need"]
             for c in args.configs:
                 model = CONFIGS[c](train_items, need_sentences, [x.text for x in test], teacher)

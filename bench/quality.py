@@ -151,7 +151,8 @@ def main(argv=None) -> int:
     results = {c: {s: [] for s in args.seeds} for c in configs}
     for seed in args.seeds:
         for k, test, train_items in cv_folds(dev, args.folds, seed):
-            model = training.train(train_items, sentences, exclude_texts=[x.text for x in test])
+            model = training.train(train_items, sentences, exclude_texts=[x.text for x in test],
+                                   labelled=training.labelled_without(test))
             model_path = model.save(workdir / f"seed{seed}_fold{k}.npz")
             needs = [x for x in test if x.kind == "need"]
             offers = [x for x in test if x.kind == "offer"]
@@ -242,8 +243,10 @@ def calibration_check(args) -> int:
             excl = [x.text for x in test]
             # the calibration's own out-of-fold pairs (training folds only), to fit the alternatives too
             raw_tr, good_tr = training.out_of_fold_pairs(train_items, sentences, excl, folds=args.calibration_folds,
-                                                         need_sentences=need_sentences)
-            model = training.train(train_items, sentences, excl, need_sentences=need_sentences, calibrate=False)
+                                                         need_sentences=need_sentences,
+                                                         labelled=training.labelled_without(test))
+            model = training.train(train_items, sentences, excl, need_sentences=need_sentences, calibrate=False,
+                                   labelled=training.labelled_without(test))
             from matching.relevance import RelevanceCalibration
 
             model.relevance_ = RelevanceCalibration().fit(raw_tr, good_tr)  # = train(..., calibrate=True)

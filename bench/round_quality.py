@@ -230,8 +230,8 @@ def main(argv=None) -> int:
     for seed in args.seeds:
         rng = np.random.default_rng(seed)
         for k, test, train_items in cv_folds(dev, args.folds, seed):
-            model = training.train(train_items, sentences, [x.text for x in test],
-                                   need_sentences=need_sentences, calibration_folds=args.calibration_folds)
+            model = training.train(train_items, sentences, [x.text for x in test], need_sentences=need_sentences,
+                                   labelled=training.labelled_without(test), calibration_folds=args.calibration_folds)
             model_path = model.save(workdir / f"seed{seed}_fold{k}.npz")
             needs = [x for x in test if x.kind == "need"]
             offers = [x for x in test if x.kind == "offer"]

@@ -56,6 +56,14 @@ WEAK_WEIGHT = 0.3
 SELF_WEIGHT = 0.2
 SELF_THRESHOLD = 0.6
 CALIBRATION_FOLDS = 5  # out-of-fold trainings behind the relevance calibration
+LABELLED_WEIGHT = 1.0
+# More need and offer sentences with a primary (and secondary) theme: every reliable sentence of
+# ofsted_sentences.csv that is not a dev item. See the files' headers and docs/quality.md for
+# who labelled them and how well they agree with the hand labels.
+LABELLED_PATHS = {kind: Path(__file__).resolve().parent / "data" / f"{kind}_labels.csv" for kind in ("need", "offer")}
+# The need model learns the themes' real frequencies (class_weight=None): with 2,800 labelled
+# needs, balancing over-predicts the rare themes (CV accuracy 0.740 unbalanced, 0.698 balanced).
+NEED_MODEL_PARAMS: dict = {"class_weight": None}
 
 # Keyword rules, one regex per theme, written from the "covers" column of themes.md (matched
 # against normalise()d text: lower case, straight apostrophes). "other" has no rule.
@@ -203,6 +211,27 @@ def load_dev(data_dir: Path | str = DEFAULT_DATA_DIR) -> list[DevItem]:
     return items
 
 
+def load_labelled(paths: dict[str, Path] | None = None) -> list[DevItem]:
+    """The extra labelled need and offer sentences (a missing file gives none). Lines starting
+    ``#`` are a file's provenance note; secondaries are separated by ``;``."""
+    items = []
+    for kind, path in (paths or LABELLED_PATHS).items():
+        if not Path(path).exists():
+            continue
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+        items += [DevItem(row["id"], kind, row["urn"], row["text"], row["primary"],
+                          [s for s in (row.get("secondary") or "").split(";") if s]) for row in rows]
+    return items
+
+
+def labelled_without(items: Iterable[DevItem], labelled: list[DevItem] | None = None) -> list[DevItem]:
+    """The extra labelled sentences (default ``load_labelled()``) less those of the schools of
+    ``items``: what a model evaluated on ``items`` may train on, grouped by school like the folds."""
+    urns = {x.urn for x in items}
+    return [x for x in (load_labelled() if labelled is None else labelled) if x.urn not in urns]
+
+
 def load_sentences(data_dir: Path | str = DEFAULT_DATA_DIR) -> list[str]:
     """Distinct reliable need and offer sentences of ofsted_sentences.csv."""
     seen: dict[str, None] = {}
@@ -281,21 +310,25 @@ def build_training_set(
     *,
     use_seeds: bool = True,
     use_weak: bool = True,
+    labelled: Iterable[DevItem] = (),
 ) -> TrainingSet:
+    """The main model's training set; ``labelled`` (the extra labelled sentences) join at
+    ``LABELLED_WEIGHT`` instead of a weak label."""
     excluded = {_key(t) for t in exclude_texts}
+    labelled = [x for x in labelled if _key(x.text) not in excluded]
     ts = TrainingSet()
-    for item in dev_items:
+    for item, w in [*((x, GOLD_WEIGHT) for x in dev_items), *((x, LABELLED_WEIGHT) for x in labelled)]:
         if _key(item.text) in excluded:
             continue
-        ts.add(item.text, item.primary, GOLD_WEIGHT)
+        ts.add(item.text, item.primary, w)
         for sec in item.secondary:
-            ts.add(item.text, sec, GOLD_WEIGHT * SECONDARY_WEIGHT)
+            ts.add(item.text, sec, w * SECONDARY_WEIGHT)
     if use_seeds:
         for theme, phrases in SEED_PHRASES.items():
             for phrase in phrases:
                 ts.add(phrase, theme, SEED_WEIGHT)
     if use_weak:
-        gold = {_key(i.text) for i in dev_items}
+        gold = {_key(i.text) for i in [*dev_items, *labelled]}
         pool = [s for s in sentences if _key(s) not in excluded and _key(s) not in gold]
         for text, theme in weak_labels(pool):
             ts.add(text, theme, WEAK_WEIGHT)
@@ -316,16 +349,21 @@ def _self_train(ts: TrainingSet, pool: list[str], model_params: dict) -> ThemeMo
 
 
 def build_need_training_set(
-    dev_items: list[DevItem], need_sentences: list[str], exclude_texts: Iterable[str] = ()
+    dev_items: list[DevItem], need_sentences: list[str], exclude_texts: Iterable[str] = (),
+    labelled: Iterable[DevItem] = (),
 ) -> tuple[TrainingSet, list[str]]:
-    """The need model's training set, and the need sentences left for self-training."""
+    """The need model's training set, and the need sentences left for self-training.
+
+    The needs of ``labelled`` (the extra labelled sentences) join at ``LABELLED_WEIGHT``
+    instead of their weak label; they are not self-trained on."""
     excluded = {_key(t) for t in exclude_texts}
-    gold = {_key(i.text) for i in dev_items}
+    labelled = [x for x in labelled if x.kind == "need" and _key(x.text) not in excluded]
+    gold = {_key(i.text) for i in [*dev_items, *labelled]}
     ts = TrainingSet()
-    for item in dev_items:
+    weighted = [(x, GOLD_WEIGHT * (NEED_GOLD_WEIGHT if x.kind == "need" else 1.0)) for x in dev_items]
+    for item, w in [*weighted, *((x, LABELLED_WEIGHT) for x in labelled)]:
         if _key(item.text) in excluded:
             continue
-        w = GOLD_WEIGHT * (NEED_GOLD_WEIGHT if item.kind == "need" else 1.0)
         ts.add(item.text, item.primary, w)
         for sec in item.secondary:
             ts.add(item.text, sec, w * SECONDARY_WEIGHT)
@@ -341,11 +379,11 @@ def build_need_training_set(
 
 
 def train_need_model(dev_items: list[DevItem], need_sentences: list[str], exclude_texts: Iterable[str] = (),
-                     **model_params) -> ThemeModel:
+                     labelled: Iterable[DevItem] = (), **model_params) -> ThemeModel:
     """The need model alone (what ``train`` puts in ``need_model_``); used by
     bench/need_theme_cv.py to compare need models under the same protocol."""
-    nts, pool = build_need_training_set(dev_items, need_sentences, list(exclude_texts))
-    return _self_train(nts, pool, model_params)
+    nts, pool = build_need_training_set(dev_items, need_sentences, list(exclude_texts), labelled)
+    return _self_train(nts, pool, {**NEED_MODEL_PARAMS, **model_params})
 
 
 def labelled_pairs(model: ThemeModel, needs: list[DevItem], offers: list[DevItem]) -> tuple[np.ndarray, np.ndarray]:
@@ -381,6 +419,7 @@ def out_of_fold_pairs(
     folds: int = 5,
     seed: int = 0,
     need_sentences: list[str] | None = None,
+    labelled: list[DevItem] | None = None,
     **train_params,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(raw relevance, good) of labelled pairs, each scored by a model that never saw either item.
@@ -388,7 +427,8 @@ def out_of_fold_pairs(
     The labelled items are split into ``folds`` folds (stratified by need/offer, grouped by
     school, so no school is on both sides); a model is trained without each fold (its texts
     removed from every source, as in bench/quality.py) and scores the fold's needs against
-    the fold's offers: a small round of posts the model has never seen.
+    the fold's offers: a small round of posts the model has never seen. Labelled needs of the
+    fold's schools are left out of its training too.
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -401,7 +441,7 @@ def out_of_fold_pairs(
         ids = {x.item_id for x in test}
         model = train([x for x in dev_items if x.item_id not in ids], sentences,
                       exclude_texts + [x.text for x in test], need_sentences=need_sentences,
-                      calibrate=False, **train_params)
+                      labelled=labelled_without(test, labelled), calibrate=False, **train_params)
         raw, good = labelled_pairs(model, [x for x in test if x.kind == "need"],
                                    [x for x in test if x.kind == "offer"])
         raws.append(raw)
@@ -416,6 +456,7 @@ def train(
     *,
     self_training: bool = True,
     need_sentences: list[str] | None = None,
+    labelled: list[DevItem] | None = None,
     need_model: bool = True,
     calibrate: bool = True,
     calibration_folds: int = CALIBRATION_FOLDS,
@@ -423,22 +464,27 @@ def train(
 ) -> ThemeModel:
     """Train a ThemeModel on gold + seeds + weak (+ one round of self-training), and its need
     model (``need_model=False``: none). ``need_sentences`` default: the reliable need
-    sentences of the default data folder that are among ``sentences``.
+    sentences of the default data folder that are among ``sentences``; ``labelled``
+    default: ``load_labelled()``.
 
     ``calibrate``: also fit the model's relevance calibration (``relevance_``) on out-of-fold
     pairs of ``dev_items`` (``calibration_folds`` more trainings; see matching/relevance.py)."""
     exclude_texts = list(exclude_texts)
+    if labelled is None:
+        labelled = load_labelled()
     if calibrate:
         from matching.relevance import RelevanceCalibration
 
         raw, good = out_of_fold_pairs(dev_items, sentences, exclude_texts, folds=calibration_folds,
-                                      need_sentences=need_sentences, self_training=self_training,
+                                      need_sentences=need_sentences, labelled=labelled,
+                                      self_training=self_training,
                                       need_model=need_model, **model_params)
         model = train(dev_items, sentences, exclude_texts, self_training=self_training,
-                      need_sentences=need_sentences, need_model=need_model, calibrate=False, **model_params)
+                      need_sentences=need_sentences, labelled=labelled, need_model=need_model,
+                      calibrate=False, **model_params)
         model.relevance_ = RelevanceCalibration().fit(raw, good)
         return model
-    ts = build_training_set(dev_items, sentences, exclude_texts)
+    ts = build_training_set(dev_items, sentences, exclude_texts, labelled=labelled)
     if self_training:
         excluded = {_key(t) for t in exclude_texts}
         model = _self_train(ts, [s for s in sentences if _key(s) not in excluded], model_params)
@@ -448,11 +494,12 @@ def train(
         if need_sentences is None:
             known = {_key(s) for s in sentences}
             need_sentences = [s for s in load_need_sentences() if _key(s) in known]
-        nts, pool = build_need_training_set(dev_items, need_sentences, exclude_texts)
+        nts, pool = build_need_training_set(dev_items, need_sentences, exclude_texts, labelled)
+        need_params = {**NEED_MODEL_PARAMS, **model_params}
         if self_training:
-            need = _self_train(nts, pool, model_params)
+            need = _self_train(nts, pool, need_params)
         else:
-            need = ThemeModel(**model_params).fit(nts.texts, nts.labels, sample_weight=np.array(nts.weights))
+            need = ThemeModel(**need_params).fit(nts.texts, nts.labels, sample_weight=np.array(nts.weights))
         model.need_model_ = need
     return model
 

@@ -63,7 +63,8 @@ def held_out():
         for name in ("keyword_themes", "need_weak_label"):
             patch.setattr(training, name, functools.lru_cache(maxsize=None)(getattr(training, name)))
         model = training.train([x for x in dev if x.item_id not in ids], sentences, [x.text for x in test],
-                               need_sentences=need_sentences, calibration_folds=3)
+                               need_sentences=need_sentences, labelled=training.labelled_without(test),
+                               calibration_folds=3)
     raw, good = training.labelled_pairs(model, [x for x in test if x.kind == "need"],
                                         [x for x in test if x.kind == "offer"])
     return model, raw, good

@@ -30,7 +30,12 @@ def test_every_unpaired_need_gets_its_reason():
         OfferItem("o2", "B", "attendance first day calling"),
         OfferItem("o3", "C", "books", theme="reading"),
     ]
-    result = run(needs, offers, weights=Weights(min_relevance=0.9))
+    # a threshold between the maths pair and the far-fetched reading pair, whatever the shipped
+    # calibration makes of them
+    likely = {(p.need_id, p.offer_id): p.probability for p in run(needs, offers, top_k=3).proposals}
+    assert likely["n4", "o3"] < likely["n1", "o1"]
+    cut = (likely["n4", "o3"] + likely["n1", "o1"]) / 2
+    result = run(needs, offers, weights=Weights(min_relevance=cut))
     assert [(p.need_id, p.offer_id) for p in result.proposals] == [("n1", "o1")]
     why = {u.need_id: u for u in result.unmatched}
     assert set(why) == {"n2", "n3", "n4", "n5"}
@@ -41,7 +46,7 @@ def test_every_unpaired_need_gets_its_reason():
     n4 = why["n4"]
     assert n4.reason == "too_unlikely" and n4.theme == "reading"
     assert [o for o, _ in n4.closest][0] == "o3" and len(n4.closest) <= 3
-    assert all(p < 0.9 for _, p in n4.closest)
+    assert all(p < cut for _, p in n4.closest)
     assert all(a >= b for (_, a), (_, b) in zip(n4.closest, n4.closest[1:]))
     assert "o3 (likely fit:" in n4.describe()
     assert result.unmatched_counts() == {"offers_taken": 1, "no_offer_on_theme": 2, "too_unlikely": 1}
