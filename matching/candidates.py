@@ -99,7 +99,7 @@ def _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, c,
     kk = min(fill_to, len(block_offers))
     for start in range(0, len(short) if kk > 0 else 0, 512):
         rows_idx = short[start : start + 512]
-        sim = f.p_need[rows_idx] @ f.p_offer[block_offers].T
+        sim = f.p_need[rows_idx] @ f.q_offer[block_offers].T
         same_school = f.need_school[rows_idx][:, None] == f.offer_school[block_offers][None, :]
         sim[same_school] = -1.0
         top = np.argpartition(-sim, kk - 1, axis=1)[:, :kk]

@@ -77,6 +77,7 @@ class RoundFeatures:
     themes: tuple[str, ...]
     p_need: np.ndarray  # needs x themes
     p_offer: np.ndarray  # offers x themes
+    q_offer: np.ndarray  # offers x themes: chance of each theme being among the offer's (membership)
     vectorizer: TextVectorizer
     text_need: TextMatrices
     text_offer: TextMatrices
@@ -146,9 +147,11 @@ def build_features(
     text_need, text_offer = vec.fit_split(tokens, n)
     log(f"text vectors ready ({text_need.words.shape[1]} words, {text_need.chars.shape[1]} character n-grams)")
     probs = _theme_probs(items, ["need"] * n + ["offer"] * len(offers), themes, theme_model, tokens)
+    member = _offer_membership(offers, probs[n:], theme_model, tokens, n)
     log("themes ready")
     return RoundFeatures(
-        needs=needs, offers=offers, themes=themes, p_need=probs[:n], p_offer=probs[n:], vectorizer=vec,
+        needs=needs, offers=offers, themes=themes, p_need=probs[:n], p_offer=probs[n:], q_offer=member,
+        vectorizer=vec,
         text_need=text_need, text_offer=text_offer,
         capacity=np.array([o.capacity for o in offers], dtype=np.int64),
         **_school_arrays(needs, offers, schools, history, today, repeat_window_days),
@@ -185,6 +188,41 @@ def _theme_probs(items, kinds: list[str], themes, theme_model, tokens: WordCount
         found = model.predict_proba([items[i].text for i in missing], **extra)
     probs[missing] = _clean_probs(found, len(missing), len(themes))
     return probs
+
+
+# How much of an inferred offer's theme side is the membership model's (the rest is the main
+# model's distribution): membership alone found more good pairings in Ofsted rounds but was
+# over-sure of short staff posts (docs/quality.md, "Offer membership").
+MEMBERSHIP_SHARE = 0.5
+
+
+def _offer_membership(offers, p_offer: np.ndarray, theme_model, tokens: WordCounts | None, n_needs: int) -> np.ndarray:
+    """Each offer's chance of each theme being among its themes, which is what a good pair asks
+    of the offer (the need's theme among the offer's): the model's membership model for offers
+    whose theme is inferred; a given theme is certain (its one-hot row of ``p_offer``). A model
+    without a membership model (``membership_``) gives ``p_offer``."""
+    model = theme_model
+    if model is None:
+        from matching.themes import default_theme_model
+
+        model = default_theme_model()
+    from matching.themes import THEMES
+
+    inferred = np.array([normalise_theme(o.theme, THEMES) is None for o in offers], dtype=bool)
+    member = getattr(model, "membership_", None)
+    if member is None or not inferred.any():
+        return p_offer
+    rows = np.flatnonzero(inferred)
+    q = p_offer.copy()
+    if tokens is not None and getattr(model, "reads_word_counts", False):
+        found = model.membership_words(tokens.words, tokens.counts[n_needs + rows])
+    else:
+        found = member.predict_proba([offers[i].text for i in rows])
+    found = np.asarray(found, dtype=np.float64)
+    if found.shape != (len(rows), p_offer.shape[1]):
+        raise ValueError(f"theme membership model returned shape {found.shape}, expected {(len(rows), p_offer.shape[1])}")
+    q[inferred] = MEMBERSHIP_SHARE * np.clip(found, 0.0, 1.0) + (1 - MEMBERSHIP_SHARE) * p_offer[inferred]
+    return q
 
 
 def _clean_probs(p, n_rows: int, n_themes: int) -> np.ndarray:

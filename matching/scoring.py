@@ -49,7 +49,7 @@ class ScoredPairs:
 
 def score_pairs(f: RoundFeatures, pi, pj, text, weights: Weights, calibration) -> ScoredPairs:
     w = weights
-    theme = np.einsum("ij,ij->i", f.p_need[pi], f.p_offer[pj])
+    theme = np.einsum("ij,ij->i", f.p_need[pi], f.q_offer[pj])
     probability = calibration.predict(w.text * text + w.theme * theme)
     a, b = f.need_school[pi], f.offer_school[pj]
     phase = f.phase_table[f.phase_codes[a], f.phase_codes[b]]

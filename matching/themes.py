@@ -99,7 +99,9 @@ class ThemeModel:
     """
 
     need_model_ = None
+    membership_ = None  # an offer's chance of each theme being among its themes (fit_membership)
     relevance_ = None
+    link_ = "softmax"  # "sigmoid" for a membership model: one yes/no classifier per theme
     """RelevanceCalibration fitted by matching.training (raw relevance -> probability), or None."""
 
     def __init__(self, C: float = 4.0, min_df: int = 2, class_weight="balanced"):
@@ -149,6 +151,47 @@ class ThemeModel:
             texts, labels, sample_weight=sample_weight
         )
         return self
+
+    def fit_membership(self, texts: Sequence[str], theme_sets: Sequence[Iterable[str]], C: float = 4.0):
+        """Fit the offer membership model: per theme, a logistic regression of "is this theme
+        among the offer's themes" (primary or secondary) on the same word TF-IDF; returns self.
+
+        Why: a pair is good when the need's theme is *among* the offer's themes, and an offer
+        usually has several. The main model spreads one unit of probability over an offer's
+        themes, so a clear reading offer that also builds pupils' confidence scores lower on
+        reading than a vague one; membership scores each theme on its own."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        sets = [set(map(str, ts)) for ts in theme_sets]
+        unknown = sorted(set().union(*sets) - set(THEMES)) if sets else []
+        if unknown:
+            raise ValueError(f"unknown themes: {unknown}; expected one of {THEMES}")
+        vectorizer = TfidfVectorizer(preprocessor=normalise, token_pattern=_SKLEARN_TOKENS, min_df=self.min_df,
+                                     sublinear_tf=True, dtype=np.float32)
+        X = vectorizer.fit_transform(list(texts))
+        coef = np.zeros((len(THEMES), X.shape[1]))
+        intercept = np.zeros(len(THEMES))
+        for t, theme in enumerate(THEMES):
+            y = np.array([theme in ts for ts in sets])
+            if 0 < y.sum() < len(y):
+                clf = LogisticRegression(C=C, max_iter=2000).fit(X, y)
+                coef[t], intercept[t] = clf.coef_[0], clf.intercept_[0]
+            else:  # a theme never (or always) seen: its base rate, whatever the words
+                rate = np.clip(y.mean() if len(y) else 0.0, 1e-4, 1 - 1e-4)
+                intercept[t] = np.log(rate / (1 - rate))
+        member = ThemeModel(self.C, self.min_df, None)
+        member.link_ = "sigmoid"
+        self.membership_ = member._set(vectorizer.get_feature_names_out(), vectorizer.idf_, coef, intercept,
+                                       np.arange(len(THEMES)))
+        return self
+
+    def membership_words(self, words: Sequence[str], counts) -> np.ndarray | None:
+        """Offers' membership of each theme (rows: texts as in :meth:`predict_proba_words`;
+        values 0..1, not summing to 1), or None when this model has no membership model."""
+        if self.membership_ is None:
+            return None
+        return self.membership_.predict_proba_words(words, counts)
 
     @property
     def kind_aware(self) -> bool:
@@ -211,9 +254,12 @@ class ThemeModel:
 
         X = sublinear_tfidf(counts, self.idf_)
         scores = np.asarray(X @ self.coef_.T) + self.intercept_
-        scores -= scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
+        if self.link_ == "sigmoid":  # a membership model: each theme yes or no on its own
+            scores = 1.0 / (1.0 + np.exp(-scores))
+        else:
+            scores -= scores.max(axis=1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=1, keepdims=True)
         full = np.zeros((X.shape[0], len(THEMES)))
         full[:, self.columns_] = scores
         # No known word at all ("", "🙂", "thanks"): the classifier would answer with its class
@@ -259,6 +305,8 @@ class ThemeModel:
                   "class_weight": np.array(str(self.class_weight)), **self._arrays("main_")}
         if self.need_model_ is not None:
             arrays.update(self.need_model_._arrays("need_"))
+        if self.membership_ is not None:
+            arrays.update(self.membership_._arrays("member_"))
         if self.relevance_ is not None:
             arrays["relevance"] = self.relevance_.to_array()
         tmp = path.with_name(path.name + ".tmp")
@@ -288,6 +336,10 @@ class ThemeModel:
             if "need_words" in arrays:
                 model.need_model_ = cls(model.C, model.min_df, model.class_weight)._set(
                     *(arrays[f"need_{k}"] for k in _ARRAYS))
+            if "member_words" in arrays:
+                member = cls(model.C, model.min_df, None)
+                member.link_ = "sigmoid"
+                model.membership_ = member._set(*(arrays[f"member_{k}"] for k in _ARRAYS))
             if "relevance" in arrays:
                 model.relevance_ = RelevanceCalibration.from_array(arrays["relevance"])
         except (KeyError, ValueError, TypeError) as exc:

@@ -57,6 +57,7 @@ SELF_WEIGHT = 0.2
 SELF_THRESHOLD = 0.6
 CALIBRATION_FOLDS = 5  # out-of-fold trainings behind the relevance calibration
 LABELLED_WEIGHT = 1.0
+MIN_MEMBERSHIP_OFFERS = 20  # offers needed to fit the offer membership model
 # More need and offer sentences with a primary (and secondary) theme: every reliable sentence of
 # ofsted_sentences.csv that is not a dev item. See the files' headers and docs/quality.md for
 # who labelled them and how well they agree with the hand labels.
@@ -348,6 +349,14 @@ def _self_train(ts: TrainingSet, pool: list[str], model_params: dict) -> ThemeMo
     return ThemeModel(**model_params).fit(ts.texts, ts.labels, sample_weight=np.array(ts.weights))
 
 
+def membership_offers(dev_items: list[DevItem], labelled: Iterable[DevItem], exclude_texts: Iterable[str] = ()
+                      ) -> list[DevItem]:
+    """The offers the membership model learns from: the hand-labelled and the labelled offers
+    (with their secondaries, which is the point), less the excluded texts."""
+    excluded = {_key(t) for t in exclude_texts}
+    return [x for x in [*dev_items, *labelled] if x.kind == "offer" and _key(x.text) not in excluded]
+
+
 def build_need_training_set(
     dev_items: list[DevItem], need_sentences: list[str], exclude_texts: Iterable[str] = (),
     labelled: Iterable[DevItem] = (),
@@ -401,6 +410,11 @@ def labelled_pairs(model: ThemeModel, needs: list[DevItem], offers: list[DevItem
         return np.zeros(0), np.zeros(0, dtype=bool)
     p_need = model.predict_proba([x.text for x in needs], kinds=["need"] * len(needs))
     p_offer = model.predict_proba([x.text for x in offers], kinds=["offer"] * len(offers))
+    if model.membership_ is not None:  # what the engine uses for the offer's side (matching/features.py)
+        from matching.features import MEMBERSHIP_SHARE
+
+        q = model.membership_.predict_proba([x.text for x in offers])
+        p_offer = MEMBERSHIP_SHARE * q + (1 - MEMBERSHIP_SHARE) * p_offer
     mats = TextVectorizer().fit_transform([x.text for x in needs + offers])
     n = len(needs)
     a = TextMatrices(mats.words[:n], mats.chars[:n], mats.word_share)
@@ -458,12 +472,14 @@ def train(
     need_sentences: list[str] | None = None,
     labelled: list[DevItem] | None = None,
     need_model: bool = True,
+    membership: bool = True,
     calibrate: bool = True,
     calibration_folds: int = CALIBRATION_FOLDS,
     **model_params,
 ) -> ThemeModel:
     """Train a ThemeModel on gold + seeds + weak (+ one round of self-training), and its need
-    model (``need_model=False``: none). ``need_sentences`` default: the reliable need
+    model (``need_model=False``: none), and its offer membership model (``ThemeModel.fit_membership``
+    on the hand-labelled and labelled offers; ``membership=False``: none). ``need_sentences`` default: the reliable need
     sentences of the default data folder that are among ``sentences``; ``labelled``
     default: ``load_labelled()``.
 
@@ -477,11 +493,11 @@ def train(
 
         raw, good = out_of_fold_pairs(dev_items, sentences, exclude_texts, folds=calibration_folds,
                                       need_sentences=need_sentences, labelled=labelled,
-                                      self_training=self_training,
+                                      self_training=self_training, membership=membership,
                                       need_model=need_model, **model_params)
         model = train(dev_items, sentences, exclude_texts, self_training=self_training,
                       need_sentences=need_sentences, labelled=labelled, need_model=need_model,
-                      calibrate=False, **model_params)
+                      membership=membership, calibrate=False, **model_params)
         model.relevance_ = RelevanceCalibration().fit(raw, good)
         return model
     ts = build_training_set(dev_items, sentences, exclude_texts, labelled=labelled)
@@ -490,6 +506,13 @@ def train(
         model = _self_train(ts, [s for s in sentences if _key(s) not in excluded], model_params)
     else:
         model = ThemeModel(**model_params).fit(ts.texts, ts.labels, sample_weight=np.array(ts.weights))
+    if membership:
+        offers = membership_offers(dev_items, labelled, exclude_texts)
+        if len(offers) >= MIN_MEMBERSHIP_OFFERS:  # fewer (tiny test sets): the engine uses the main model
+            # the seed phrases too: a staff post of a few words must still be sure of its theme
+            seeds = [(phrase, {theme}) for theme, phrases in SEED_PHRASES.items() for phrase in phrases]
+            model.fit_membership([x.text for x in offers] + [p for p, _ in seeds],
+                                 [x.themes for x in offers] + [t for _, t in seeds])
     if need_model:
         if need_sentences is None:
             known = {_key(s) for s in sentences}

@@ -365,6 +365,7 @@ def test_themes_read_from_the_word_counts_give_the_round_of_themes_read_from_the
 
     class FromTexts:  # the same model, asked through predict_proba(texts) only
         kind_aware, reads_word_counts, relevance_ = True, False, model.relevance_
+        membership_ = model.membership_  # read from the texts too
 
         def __init__(self):
             self.calls = 0
@@ -380,6 +381,8 @@ def test_themes_read_from_the_word_counts_give_the_round_of_themes_read_from_the
     assert texts_model.calls == 1
     np.testing.assert_allclose(from_words.features_.p_need, from_texts.features_.p_need, atol=1e-6)
     np.testing.assert_allclose(from_words.features_.p_offer, from_texts.features_.p_offer, atol=1e-6)
+    np.testing.assert_allclose(from_words.features_.q_offer, from_texts.features_.q_offer, atol=1e-6)
+    assert not np.allclose(from_words.features_.q_offer, from_words.features_.p_offer)  # membership was used
     np.testing.assert_allclose(from_words.pairs_.probability, from_texts.pairs_.probability, atol=1e-6)
     pairs = lambda m: [(p.need_id, p.offer_id, p.rank) for p in m.propose().proposals]  # noqa: E731
     assert pairs(from_words) == pairs(from_texts)
