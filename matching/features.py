@@ -18,6 +18,7 @@ import numpy as np
 
 from matching.items import NeedItem, OfferItem, PastPairing, SchoolInfo
 from matching.text import TextMatrices, TextVectorizer, WordCounts, count_words
+from matching.weights import MEMBERSHIP_SHARE
 
 _PHASES = {
     "nursery": "nursery", "primary": "primary", "infant": "primary", "junior": "primary", "first": "primary",
@@ -188,12 +189,6 @@ def _theme_probs(items, kinds: list[str], themes, theme_model, tokens: WordCount
         found = model.predict_proba([items[i].text for i in missing], **extra)
     probs[missing] = _clean_probs(found, len(missing), len(themes))
     return probs
-
-
-# How much of an inferred offer's theme side is the membership model's (the rest is the main
-# model's distribution): membership alone found more good pairings in Ofsted rounds but was
-# over-sure of short staff posts (docs/quality.md, "Offer membership").
-MEMBERSHIP_SHARE = 0.5
 
 
 def _offer_membership(offers, p_offer: np.ndarray, theme_model, tokens: WordCounts | None, n_needs: int) -> np.ndarray:

@@ -411,7 +411,7 @@ def labelled_pairs(model: ThemeModel, needs: list[DevItem], offers: list[DevItem
     p_need = model.predict_proba([x.text for x in needs], kinds=["need"] * len(needs))
     p_offer = model.predict_proba([x.text for x in offers], kinds=["offer"] * len(offers))
     if model.membership_ is not None:  # what the engine uses for the offer's side (matching/features.py)
-        from matching.features import MEMBERSHIP_SHARE
+        from matching.weights import MEMBERSHIP_SHARE
 
         q = model.membership_.predict_proba([x.text for x in offers])
         p_offer = MEMBERSHIP_SHARE * q + (1 - MEMBERSHIP_SHARE) * p_offer

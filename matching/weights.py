@@ -28,6 +28,10 @@ from typing import Any, Mapping
 # text term orders offers of the same theme and names the shared words.
 TEXT_WEIGHT = 0.2
 THEME_WEIGHT = 0.8
+# How much of an inferred offer's theme side is the offer membership model's (the rest is the
+# main model's distribution; matching/features.py): membership alone found more good pairings
+# in Ofsted rounds but was over-sure of short staff posts (docs/quality.md, "Offer membership").
+MEMBERSHIP_SHARE = 0.5
 
 
 _WHOLE = ("repeat_window_days", "candidates_per_need")

@@ -101,14 +101,14 @@ def test_a_round_uses_membership_for_inferred_offers_and_the_given_theme_otherwi
 
 
 def test_an_inferred_offer_is_read_by_both_models_in_the_documented_shares():
-    from matching import features
+    from matching import weights
     from matching.engine import Matcher
 
     model = _model()
     offers = [OfferItem("o1", "B", "our reading club builds confidence and friendships"),
               OfferItem("o2", "C", "attendance officer", theme="attendance")]
     f = Matcher(None, model).fit([NeedItem("n1", "A", "reading")], offers, today=TODAY).features_
-    share = features.MEMBERSHIP_SHARE
+    share = weights.MEMBERSHIP_SHARE
     assert 0 < share < 1
     expected = share * model.membership_.predict_proba([offers[0].text])[0] + (1 - share) * f.p_offer[0]
     np.testing.assert_allclose(f.q_offer[0], expected)
