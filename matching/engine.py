@@ -255,9 +255,13 @@ class Matcher:
         i, j = int(pairs.need[p]), int(pairs.offer[p])
         a = int(f.need_school[i])
         km = float(pairs.km[p])
+        need_theme = int(f.need_theme[i])
+        # "both about X" when X, the need's theme, is likely among the offer's themes (its
+        # membership), even if the offer is mostly about something else
+        offer_theme = need_theme if f.member_offer[j, need_theme] >= 0.5 else int(f.offer_theme[j])
         return explain(
-            need_theme=f.themes[int(f.need_theme[i])],
-            offer_theme=f.themes[int(f.offer_theme[j])],
+            need_theme=f.themes[need_theme],
+            offer_theme=f.themes[offer_theme],
             shared_terms=shared_terms,
             same_la=f.la_names[a] if pairs.same_la[p] else None,
             distance_km=None if math.isnan(km) else km,

@@ -78,7 +78,8 @@ class RoundFeatures:
     themes: tuple[str, ...]
     p_need: np.ndarray  # needs x themes
     p_offer: np.ndarray  # offers x themes
-    q_offer: np.ndarray  # offers x themes: chance of each theme being among the offer's (membership)
+    q_offer: np.ndarray  # offers x themes: what a pair's theme similarity reads of the offer
+    member_offer: np.ndarray  # offers x themes: chance of each theme being among the offer's themes
     vectorizer: TextVectorizer
     text_need: TextMatrices
     text_offer: TextMatrices
@@ -151,7 +152,8 @@ def build_features(
     member = _offer_membership(offers, probs[n:], theme_model, tokens, n)
     log("themes ready")
     return RoundFeatures(
-        needs=needs, offers=offers, themes=themes, p_need=probs[:n], p_offer=probs[n:], q_offer=member,
+        needs=needs, offers=offers, themes=themes, p_need=probs[:n], p_offer=probs[n:],
+        q_offer=MEMBERSHIP_SHARE * member + (1 - MEMBERSHIP_SHARE) * probs[n:], member_offer=member,
         vectorizer=vec,
         text_need=text_need, text_offer=text_offer,
         capacity=np.array([o.capacity for o in offers], dtype=np.int64),
@@ -195,7 +197,8 @@ def _offer_membership(offers, p_offer: np.ndarray, theme_model, tokens: WordCoun
     """Each offer's chance of each theme being among its themes, which is what a good pair asks
     of the offer (the need's theme among the offer's): the model's membership model for offers
     whose theme is inferred; a given theme is certain (its one-hot row of ``p_offer``). A model
-    without a membership model (``membership_``) gives ``p_offer``."""
+    without a membership model (``membership_``) gives ``p_offer``. A pair's theme similarity
+    reads ``MEMBERSHIP_SHARE`` of it and the rest of ``p_offer`` (``RoundFeatures.q_offer``)."""
     model = theme_model
     if model is None:
         from matching.themes import default_theme_model
@@ -216,7 +219,7 @@ def _offer_membership(offers, p_offer: np.ndarray, theme_model, tokens: WordCoun
     found = np.asarray(found, dtype=np.float64)
     if found.shape != (len(rows), p_offer.shape[1]):
         raise ValueError(f"theme membership model returned shape {found.shape}, expected {(len(rows), p_offer.shape[1])}")
-    q[inferred] = MEMBERSHIP_SHARE * np.clip(found, 0.0, 1.0) + (1 - MEMBERSHIP_SHARE) * p_offer[inferred]
+    q[inferred] = np.clip(found, 0.0, 1.0)
     return q
 
 

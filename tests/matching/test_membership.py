@@ -112,5 +112,20 @@ def test_an_inferred_offer_is_read_by_both_models_in_the_documented_shares():
     assert 0 < share < 1
     expected = share * model.membership_.predict_proba([offers[0].text])[0] + (1 - share) * f.p_offer[0]
     np.testing.assert_allclose(f.q_offer[0], expected)
+    np.testing.assert_allclose(f.member_offer[0], model.membership_.predict_proba([offers[0].text])[0])
     np.testing.assert_allclose(f.q_offer[1], f.p_offer[1])  # given: one-hot, untouched
+    np.testing.assert_allclose(f.member_offer[1], f.p_offer[1])
     assert f.q_offer[1, THEMES.index("attendance")] == 1.0
+
+
+def test_the_reason_says_both_about_the_needs_theme_when_the_offer_likely_covers_it():
+    model = _model()
+    need = NeedItem("n1", "A", "pupils lack confidence and friendships", theme="personal_development")
+    club = OfferItem("o1", "B", "our reading club builds confidence and friendships")
+    assert model.predict([club.text]) == ["reading"]  # mostly reading, by the main model
+    [p] = match([need], [club], theme_model=model, today=TODAY, top_k=1).proposals
+    assert p.reason.startswith("Why: both about personal development")
+    # an offer that does not cover the need's theme keeps its own
+    calling = OfferItem("o2", "B", "attendance officer and first day calling")
+    [p] = match([need], [calling], theme_model=model, today=TODAY, top_k=1).proposals
+    assert p.reason.startswith("Why: about personal development and attendance")
