@@ -242,11 +242,11 @@ def calibration_check(args) -> int:
         for k, test, train_items in cv_folds(dev, args.folds, seed):
             excl = [x.text for x in test]
             # the calibration's own out-of-fold pairs (training folds only), to fit the alternatives too
+            labelled = training.labelled_without(test)
             raw_tr, good_tr = training.out_of_fold_pairs(train_items, sentences, excl, folds=args.calibration_folds,
-                                                         need_sentences=need_sentences,
-                                                         labelled=training.labelled_without(test))
+                                                         need_sentences=need_sentences, labelled=labelled)
             model = training.train(train_items, sentences, excl, need_sentences=need_sentences, calibrate=False,
-                                   labelled=training.labelled_without(test))
+                                   labelled=labelled)
             from matching.relevance import RelevanceCalibration
 
             model.relevance_ = RelevanceCalibration().fit(raw_tr, good_tr)  # = train(..., calibrate=True)

@@ -120,7 +120,7 @@ def _theme_indices(items, kinds, theme_model) -> np.ndarray:
 
     if not items:
         return np.zeros(0, dtype=np.int64)
-    return _theme_probs(items, kinds, tuple(THEMES), theme_model).argmax(axis=1)
+    return _theme_probs(items, kinds, tuple(THEMES), theme_model)[0].argmax(axis=1)
 
 
 def _main_themes(needs, theme_model) -> list[str]:

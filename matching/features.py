@@ -78,7 +78,6 @@ class RoundFeatures:
     themes: tuple[str, ...]
     p_need: np.ndarray  # needs x themes
     p_offer: np.ndarray  # offers x themes
-    q_offer: np.ndarray  # offers x themes: what a pair's theme similarity reads of the offer
     member_offer: np.ndarray  # offers x themes: chance of each theme being among the offer's themes
     vectorizer: TextVectorizer
     text_need: TextMatrices
@@ -116,6 +115,8 @@ class RoundFeatures:
         # index of each post's main theme (the given one, else the most likely), computed once
         self.need_theme = self.p_need.argmax(axis=1)
         self.offer_theme = self.p_offer.argmax(axis=1)
+        # what a pair's theme similarity reads of each offer (scoring and candidates), once
+        self.q_offer = offer_theme_side(self.p_offer, self.member_offer)
 
 
 def check_items(needs: list[NeedItem], offers: list[OfferItem]) -> None:
@@ -148,12 +149,10 @@ def build_features(
     vec = TextVectorizer()
     text_need, text_offer = vec.fit_split(tokens, n)
     log(f"text vectors ready ({text_need.words.shape[1]} words, {text_need.chars.shape[1]} character n-grams)")
-    probs = _theme_probs(items, ["need"] * n + ["offer"] * len(offers), themes, theme_model, tokens)
-    member = _offer_membership(offers, probs[n:], theme_model, tokens, n)
+    probs, member = _theme_probs(items, ["need"] * n + ["offer"] * len(offers), themes, theme_model, tokens)
     log("themes ready")
     return RoundFeatures(
-        needs=needs, offers=offers, themes=themes, p_need=probs[:n], p_offer=probs[n:],
-        q_offer=MEMBERSHIP_SHARE * member + (1 - MEMBERSHIP_SHARE) * probs[n:], member_offer=member,
+        needs=needs, offers=offers, themes=themes, p_need=probs[:n], p_offer=probs[n:], member_offer=member[n:],
         vectorizer=vec,
         text_need=text_need, text_offer=text_offer,
         capacity=np.array([o.capacity for o in offers], dtype=np.int64),
@@ -161,8 +160,12 @@ def build_features(
     )
 
 
-def _theme_probs(items, kinds: list[str], themes, theme_model, tokens: WordCounts | None = None) -> np.ndarray:
-    """Given themes one-hot, the others inferred. A model that reads word counts (the shipped
+def _theme_probs(items, kinds: list[str], themes, theme_model, tokens: WordCounts | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Given themes one-hot, the others inferred; and beside them the same rows with each
+    inferred offer's membership of every theme (``ThemeModel.membership_``: the chance of each
+    theme being among the offer's themes, which is what a good pair asks of the offer; a model
+    without one gives the probabilities again). A model that reads word counts (the shipped
     one) is given the round's ``tokens`` instead of the texts: inferring 120,000 themes from
     the texts took 3 s of CPU, mostly tokenising them a second time."""
     probs = np.zeros((len(items), len(themes)))
@@ -177,7 +180,7 @@ def _theme_probs(items, kinds: list[str], themes, theme_model, tokens: WordCount
         else:
             probs[i, themes.index(theme)] = 1.0
     if not missing:
-        return probs
+        return probs, probs
     model = theme_model
     if model is None:
         from matching.themes import default_theme_model
@@ -185,42 +188,26 @@ def _theme_probs(items, kinds: list[str], themes, theme_model, tokens: WordCount
         model = default_theme_model()
     # a kind-aware model (needs have their own model) is told which rows are needs
     extra = {"kinds": [kinds[i] for i in missing]} if getattr(model, "kind_aware", False) else {}
-    if tokens is not None and getattr(model, "reads_word_counts", False):
+    words = tokens is not None and getattr(model, "reads_word_counts", False)
+    if words:
         found = model.predict_proba_words(tokens.words, tokens.counts[missing], **extra)
     else:
         found = model.predict_proba([items[i].text for i in missing], **extra)
     probs[missing] = _clean_probs(found, len(missing), len(themes))
-    return probs
+    member_model = getattr(model, "membership_", None)
+    offers = [i for i in missing if kinds[i] == "offer"]
+    if member_model is None or not offers:
+        return probs, probs
+    member = probs.copy()
+    member[offers] = (member_model.predict_proba_words(tokens.words, tokens.counts[offers]) if words
+                      else member_model.predict_proba([items[i].text for i in offers]))
+    return probs, member
 
 
-def _offer_membership(offers, p_offer: np.ndarray, theme_model, tokens: WordCounts | None, n_needs: int) -> np.ndarray:
-    """Each offer's chance of each theme being among its themes, which is what a good pair asks
-    of the offer (the need's theme among the offer's): the model's membership model for offers
-    whose theme is inferred; a given theme is certain (its one-hot row of ``p_offer``). A model
-    without a membership model (``membership_``) gives ``p_offer``. A pair's theme similarity
-    reads ``MEMBERSHIP_SHARE`` of it and the rest of ``p_offer`` (``RoundFeatures.q_offer``)."""
-    model = theme_model
-    if model is None:
-        from matching.themes import default_theme_model
-
-        model = default_theme_model()
-    from matching.themes import THEMES
-
-    inferred = np.array([normalise_theme(o.theme, THEMES) is None for o in offers], dtype=bool)
-    member = getattr(model, "membership_", None)
-    if member is None or not inferred.any():
-        return p_offer
-    rows = np.flatnonzero(inferred)
-    q = p_offer.copy()
-    if tokens is not None and getattr(model, "reads_word_counts", False):
-        found = model.membership_words(tokens.words, tokens.counts[n_needs + rows])
-    else:
-        found = member.predict_proba([offers[i].text for i in rows])
-    found = np.asarray(found, dtype=np.float64)
-    if found.shape != (len(rows), p_offer.shape[1]):
-        raise ValueError(f"theme membership model returned shape {found.shape}, expected {(len(rows), p_offer.shape[1])}")
-    q[inferred] = np.clip(found, 0.0, 1.0)
-    return q
+def offer_theme_side(p_offer: np.ndarray, member_offer: np.ndarray) -> np.ndarray:
+    """What a pair's theme similarity reads of the offer: ``MEMBERSHIP_SHARE`` of its
+    membership and the rest of its theme distribution (equal for a given theme)."""
+    return MEMBERSHIP_SHARE * member_offer + (1 - MEMBERSHIP_SHARE) * p_offer
 
 
 def _clean_probs(p, n_rows: int, n_themes: int) -> np.ndarray:

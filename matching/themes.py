@@ -100,8 +100,8 @@ class ThemeModel:
 
     need_model_ = None
     membership_ = None  # an offer's chance of each theme being among its themes (fit_membership)
-    relevance_ = None
     link_ = "softmax"  # "sigmoid" for a membership model: one yes/no classifier per theme
+    relevance_ = None
     """RelevanceCalibration fitted by matching.training (raw relevance -> probability), or None."""
 
     def __init__(self, C: float = 4.0, min_df: int = 2, class_weight="balanced"):
@@ -111,15 +111,11 @@ class ThemeModel:
 
     # -- training -------------------------------------------------------------------------
     def fit(self, texts: Sequence[str], labels: Sequence[str], sample_weight=None):
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         labels = [str(label) for label in labels]
-        unknown = sorted(set(labels) - set(THEMES))
-        if unknown:
-            raise ValueError(f"unknown themes: {unknown}; expected one of {THEMES}")
-        vectorizer = TfidfVectorizer(preprocessor=normalise, token_pattern=_SKLEARN_TOKENS, min_df=self.min_df,
-                                     sublinear_tf=True, dtype=np.float32)
+        _check_themes(labels)
+        vectorizer = self._vectorizer()
         X = vectorizer.fit_transform(list(texts))
         y = np.array([THEME_INDEX[label] for label in labels])
         classifier = LogisticRegression(C=self.C, max_iter=2000, class_weight=self.class_weight)
@@ -130,6 +126,19 @@ class ThemeModel:
         if coef.shape[0] == 1:  # two classes: P(second) = sigmoid(z), i.e. a softmax over (0, z)
             coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.r_[0.0, intercept]
         return self._set(words, vectorizer.idf_, coef, intercept, classifier.classes_)
+
+    def _vectorizer(self):
+        """The word TF-IDF every part of the model is fitted on (what ``predict_proba_words``
+        computes from word counts)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        return TfidfVectorizer(preprocessor=normalise, token_pattern=_SKLEARN_TOKENS, min_df=self.min_df,
+                               sublinear_tf=True, dtype=np.float32)
+
+    def _new_membership(self) -> "ThemeModel":
+        member = ThemeModel(self.C, self.min_df, None)
+        member.link_ = "sigmoid"
+        return member
 
     def _set(self, words, idf, coef, intercept, columns) -> "ThemeModel":
         self.vocabulary_ = {str(w): j for j, w in enumerate(words)}
@@ -152,7 +161,7 @@ class ThemeModel:
         )
         return self
 
-    def fit_membership(self, texts: Sequence[str], theme_sets: Sequence[Iterable[str]], C: float = 4.0):
+    def fit_membership(self, texts: Sequence[str], theme_sets: Sequence[Iterable[str]]):
         """Fit the offer membership model: per theme, a logistic regression of "is this theme
         among the offer's themes" (primary or secondary) on the same word TF-IDF; returns self.
 
@@ -160,38 +169,25 @@ class ThemeModel:
         usually has several. The main model spreads one unit of probability over an offer's
         themes, so a clear reading offer that also builds pupils' confidence scores lower on
         reading than a vague one; membership scores each theme on its own."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         sets = [set(map(str, ts)) for ts in theme_sets]
-        unknown = sorted(set().union(*sets) - set(THEMES)) if sets else []
-        if unknown:
-            raise ValueError(f"unknown themes: {unknown}; expected one of {THEMES}")
-        vectorizer = TfidfVectorizer(preprocessor=normalise, token_pattern=_SKLEARN_TOKENS, min_df=self.min_df,
-                                     sublinear_tf=True, dtype=np.float32)
+        _check_themes(set().union(*sets))
+        vectorizer = self._vectorizer()
         X = vectorizer.fit_transform(list(texts))
         coef = np.zeros((len(THEMES), X.shape[1]))
         intercept = np.zeros(len(THEMES))
         for t, theme in enumerate(THEMES):
             y = np.array([theme in ts for ts in sets])
             if 0 < y.sum() < len(y):
-                clf = LogisticRegression(C=C, max_iter=2000).fit(X, y)
+                clf = LogisticRegression(C=self.C, max_iter=2000).fit(X, y)
                 coef[t], intercept[t] = clf.coef_[0], clf.intercept_[0]
             else:  # a theme never (or always) seen: its base rate, whatever the words
                 rate = np.clip(y.mean() if len(y) else 0.0, 1e-4, 1 - 1e-4)
                 intercept[t] = np.log(rate / (1 - rate))
-        member = ThemeModel(self.C, self.min_df, None)
-        member.link_ = "sigmoid"
-        self.membership_ = member._set(vectorizer.get_feature_names_out(), vectorizer.idf_, coef, intercept,
-                                       np.arange(len(THEMES)))
+        self.membership_ = self._new_membership()._set(vectorizer.get_feature_names_out(), vectorizer.idf_, coef,
+                                                       intercept, np.arange(len(THEMES)))
         return self
-
-    def membership_words(self, words: Sequence[str], counts) -> np.ndarray | None:
-        """Offers' membership of each theme (rows: texts as in :meth:`predict_proba_words`;
-        values 0..1, not summing to 1), or None when this model has no membership model."""
-        if self.membership_ is None:
-            return None
-        return self.membership_.predict_proba_words(words, counts)
 
     @property
     def kind_aware(self) -> bool:
@@ -337,14 +333,18 @@ class ThemeModel:
                 model.need_model_ = cls(model.C, model.min_df, model.class_weight)._set(
                     *(arrays[f"need_{k}"] for k in _ARRAYS))
             if "member_words" in arrays:
-                member = cls(model.C, model.min_df, None)
-                member.link_ = "sigmoid"
-                model.membership_ = member._set(*(arrays[f"member_{k}"] for k in _ARRAYS))
+                model.membership_ = model._new_membership()._set(*(arrays[f"member_{k}"] for k in _ARRAYS))
             if "relevance" in arrays:
                 model.relevance_ = RelevanceCalibration.from_array(arrays["relevance"])
         except (KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"{path} is not a usable Collab theme model file ({exc})") from None
         return model
+
+
+def _check_themes(names: Iterable[str]) -> None:
+    unknown = sorted(set(names) - set(THEMES))
+    if unknown:
+        raise ValueError(f"unknown themes: {unknown}; expected one of {THEMES}")
 
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:

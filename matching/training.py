@@ -316,14 +316,8 @@ def build_training_set(
     """The main model's training set; ``labelled`` (the extra labelled sentences) join at
     ``LABELLED_WEIGHT`` instead of a weak label."""
     excluded = {_key(t) for t in exclude_texts}
-    labelled = [x for x in labelled if _key(x.text) not in excluded]
     ts = TrainingSet()
-    for item, w in [*((x, GOLD_WEIGHT) for x in dev_items), *((x, LABELLED_WEIGHT) for x in labelled)]:
-        if _key(item.text) in excluded:
-            continue
-        ts.add(item.text, item.primary, w)
-        for sec in item.secondary:
-            ts.add(item.text, sec, w * SECONDARY_WEIGHT)
+    labelled = _add_labelled(ts, [(x, GOLD_WEIGHT) for x in dev_items], labelled, excluded)
     if use_seeds:
         for theme, phrases in SEED_PHRASES.items():
             for phrase in phrases:
@@ -334,6 +328,21 @@ def build_training_set(
         for text, theme in weak_labels(pool):
             ts.add(text, theme, WEAK_WEIGHT)
     return ts
+
+
+def _add_labelled(ts: TrainingSet, weighted: list[tuple[DevItem, float]], labelled: Iterable[DevItem],
+                  excluded: set[str]) -> list[DevItem]:
+    """Add the hand-labelled items at their weights and the extra labelled sentences at
+    ``LABELLED_WEIGHT`` (each secondary as a row at ``SECONDARY_WEIGHT`` of it), skipping excluded
+    texts; returns the labelled sentences kept."""
+    labelled = [x for x in labelled if _key(x.text) not in excluded]
+    for item, w in [*weighted, *((x, LABELLED_WEIGHT) for x in labelled)]:
+        if _key(item.text) in excluded:
+            continue
+        ts.add(item.text, item.primary, w)
+        for sec in item.secondary:
+            ts.add(item.text, sec, w * SECONDARY_WEIGHT)
+    return labelled
 
 
 def _self_train(ts: TrainingSet, pool: list[str], model_params: dict) -> ThemeModel:
@@ -366,16 +375,10 @@ def build_need_training_set(
     The needs of ``labelled`` (the extra labelled sentences) join at ``LABELLED_WEIGHT``
     instead of their weak label; they are not self-trained on."""
     excluded = {_key(t) for t in exclude_texts}
-    labelled = [x for x in labelled if x.kind == "need" and _key(x.text) not in excluded]
-    gold = {_key(i.text) for i in [*dev_items, *labelled]}
     ts = TrainingSet()
     weighted = [(x, GOLD_WEIGHT * (NEED_GOLD_WEIGHT if x.kind == "need" else 1.0)) for x in dev_items]
-    for item, w in [*weighted, *((x, LABELLED_WEIGHT) for x in labelled)]:
-        if _key(item.text) in excluded:
-            continue
-        ts.add(item.text, item.primary, w)
-        for sec in item.secondary:
-            ts.add(item.text, sec, w * SECONDARY_WEIGHT)
+    labelled = _add_labelled(ts, weighted, [x for x in labelled if x.kind == "need"], excluded)
+    gold = {_key(i.text) for i in [*dev_items, *labelled]}
     for theme, phrases in SEED_PHRASES.items():
         for phrase in phrases:
             ts.add(phrase, theme, SEED_WEIGHT)
@@ -410,11 +413,10 @@ def labelled_pairs(model: ThemeModel, needs: list[DevItem], offers: list[DevItem
         return np.zeros(0), np.zeros(0, dtype=bool)
     p_need = model.predict_proba([x.text for x in needs], kinds=["need"] * len(needs))
     p_offer = model.predict_proba([x.text for x in offers], kinds=["offer"] * len(offers))
-    if model.membership_ is not None:  # what the engine uses for the offer's side (matching/features.py)
-        from matching.weights import MEMBERSHIP_SHARE
+    if model.membership_ is not None:  # the offer's side as the engine reads it
+        from matching.features import offer_theme_side
 
-        q = model.membership_.predict_proba([x.text for x in offers])
-        p_offer = MEMBERSHIP_SHARE * q + (1 - MEMBERSHIP_SHARE) * p_offer
+        p_offer = offer_theme_side(p_offer, model.membership_.predict_proba([x.text for x in offers]))
     mats = TextVectorizer().fit_transform([x.text for x in needs + offers])
     n = len(needs)
     a = TextMatrices(mats.words[:n], mats.chars[:n], mats.word_share)
@@ -441,8 +443,8 @@ def out_of_fold_pairs(
     The labelled items are split into ``folds`` folds (stratified by need/offer, grouped by
     school, so no school is on both sides); a model is trained without each fold (its texts
     removed from every source, as in bench/quality.py) and scores the fold's needs against
-    the fold's offers: a small round of posts the model has never seen. Labelled needs of the
-    fold's schools are left out of its training too.
+    the fold's offers: a small round of posts the model has never seen. The labelled sentences
+    of the fold's schools are left out of its training too.
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -478,10 +480,10 @@ def train(
     **model_params,
 ) -> ThemeModel:
     """Train a ThemeModel on gold + seeds + weak (+ one round of self-training), and its need
-    model (``need_model=False``: none), and its offer membership model (``ThemeModel.fit_membership``
-    on the hand-labelled and labelled offers; ``membership=False``: none). ``need_sentences`` default: the reliable need
-    sentences of the default data folder that are among ``sentences``; ``labelled``
-    default: ``load_labelled()``.
+    model (``need_model=False``: none), and its offer membership model
+    (``ThemeModel.fit_membership`` on the hand-labelled and labelled offers and the seed phrases;
+    ``membership=False``: none). ``need_sentences`` default: the reliable need sentences of the
+    default data folder that are among ``sentences``; ``labelled`` default: ``load_labelled()``.
 
     ``calibrate``: also fit the model's relevance calibration (``relevance_``) on out-of-fold
     pairs of ``dev_items`` (``calibration_folds`` more trainings; see matching/relevance.py)."""
