@@ -66,8 +66,8 @@ class Weights:
     """The probability a pair needs for the assignment to propose it. Chosen by
     bench/round_quality.py (cross-validation on labelled rounds, assignment mode, thresholds
     0.5-0.75 in steps of 0.05) as the threshold picked most often for a round precision of 0.8
-    (0.65 in 5 folds of 10, no other in more than 2; the same with the bot's rule for short
-    needs): held out, 0.80 of proposals were good, finding 61 % of the good pairs the capacities
+    (0.65 in 5 folds of 10, with inferred needs and with the bot's rule for short needs alike;
+    no other threshold in more than 3): held out, 0.80 of proposals were good, finding 61 % of the good pairs the capacities
     allowed (docs/quality.md). Needs left below it get a reason (matching/unmatched.py). Top-k
     ignores it."""
     candidates_per_need: int = 20

@@ -77,7 +77,7 @@ def test_fit_membership_rejects_unknown_themes():
 
 
 def _theme_part(model, need, offer) -> float:
-    """The theme similarity of one pair in a round (probability back through the raw score)."""
+    """The probability of one pair in a round (its theme similarity is what differs here)."""
     got = match([need], [offer], theme_model=model, today=TODAY, top_k=1).proposals
     return got[0].probability
 

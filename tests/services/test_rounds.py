@@ -246,8 +246,8 @@ def test_a_short_needs_suggestion_stands_and_an_offers_is_read_again(engine):
 
 def test_staff_style_posts_nobody_confirmed_are_paired_on_their_theme():
     """The hand-written staff-style posts as one round, themes as the bot passes them when nobody
-    confirmed one (bench/staff_rounds.py, setting "bot": 16 of 16 good at the default threshold;
-    with every theme read from the text, 6)."""
+    confirmed one (bench/staff_rounds.py --thresholds 0.65, setting "bot": 20 of 20 good at the
+    default threshold; with every theme read from the text, 9 of 9)."""
     from matching import OfferItem, NeedItem, match
     from models import Need, Offer
     from tests.matching.test_themes import STAFF_POSTS
