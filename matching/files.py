@@ -9,6 +9,7 @@ import csv
 import datetime
 import io
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from matching.items import NeedItem, OfferItem, PastPairing, SchoolInfo
@@ -52,9 +53,26 @@ def read_text(path: str | Path) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
-def read_rows(path: str | Path, required: tuple[str, ...], label: str, optional: tuple[str, ...] = ()) -> list[dict[str, str]]:
-    """Rows of a CSV as dicts of the required and optional columns (names stripped);
-    checks that the required columns are there. Other columns are ignored."""
+@dataclass
+class Table:
+    """The wanted columns of a CSV, column by column (cells stripped; a missing cell is ""),
+    and the line each row starts on, for error messages. Column-wise because a national round
+    reads 120,000 rows: a dict per row cost as much as parsing the file (docs/matching.md)."""
+
+    columns: dict[str, list[str]]
+    lines: list[int]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def get(self, name: str) -> list[str]:
+        """A column; an absent optional column reads as empty cells."""
+        return self.columns.get(name) or [""] * len(self.lines)
+
+
+def read_rows(path: str | Path, required: tuple[str, ...], label: str, optional: tuple[str, ...] = ()) -> Table:
+    """The required and optional columns of a CSV (names stripped); checks that the required
+    columns are there. Other columns are ignored, and so are blank lines and rows of empty cells."""
     text = read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -68,57 +86,63 @@ def read_rows(path: str | Path, required: tuple[str, ...], label: str, optional:
     for col in required:
         if col not in header:
             raise InputError(f"{label} file {path} has no column {col!r} (required: {', '.join(required)})")
-    wanted = [(h, header.index(h)) for h in dict.fromkeys(required + optional) if h in header]
-    rows = []
+    names = [h for h in dict.fromkeys(required + optional) if h in header]
+    at = [header.index(h) for h in names]
+    width = max(at) + 1
+    padding = [""] * width
+    rows, lines = [], []
     for values in reader:
-        if not values or not any(v.strip() for v in values):
-            continue
-        n = len(values)
-        row = {h: (values[k].strip() if k < n else "") for h, k in wanted}
-        row["_line"] = reader.line_num
-        rows.append(row)
-    return rows
+        if not any(values) or not any(map(str.strip, values)):
+            continue  # a blank line, or a row of empty cells
+        rows.append(values if len(values) >= width else values + padding)
+        lines.append(reader.line_num)
+    return Table({h: [r[k].strip() for r in rows] for h, k in zip(names, at)}, lines)
 
 
-def _require(rows, keys, label, path) -> None:
+def _require(table: Table, keys, label, path) -> None:
     """Every row has a value in each of ``keys`` (else a one-line error with the line)."""
     for key in keys:
-        for r in rows:
-            if not r[key]:
-                raise InputError(f"{label} file {path}, line {r['_line']}: empty {key}")
+        column = table.columns[key]
+        if not all(column):
+            line = table.lines[column.index("")]
+            raise InputError(f"{label} file {path}, line {line}: empty {key}")
 
 
-def _check_ids_and_themes(rows, key, label, path) -> None:
+def _check_ids_and_themes(table: Table, key, label, path) -> None:
     """Duplicate ids and unknown themes, named with the file and line."""
     from matching.features import normalise_theme
     from matching.themes import THEMES
 
-    seen: dict[str, int] = {}
-    for r in rows:
-        if r[key] in seen:
-            raise InputError(f"{label} file {path}, line {r['_line']}: duplicate {key} {r[key]!r} "
-                             f"(first on line {seen[r[key]]})")
-        seen[r[key]] = r["_line"]
-        try:
-            normalise_theme(r.get("theme") or None, THEMES)
-        except ValueError as exc:
-            raise InputError(f"{label} file {path}, line {r['_line']}: {exc}") from None
+    ids = table.columns[key]
+    if len(set(ids)) < len(ids):
+        seen: dict[str, int] = {}
+        for value, line in zip(ids, table.lines):
+            if value in seen:
+                raise InputError(f"{label} file {path}, line {line}: duplicate {key} {value!r} "
+                                 f"(first on line {seen[value]})")
+            seen[value] = line
+    for theme, line in zip(table.columns.get("theme", ()), table.lines):
+        if theme:
+            try:
+                normalise_theme(theme, THEMES)
+            except ValueError as exc:
+                raise InputError(f"{label} file {path}, line {line}: {exc}") from None
 
 
 def read_needs(path) -> list[NeedItem]:
-    rows = read_rows(path, NEEDS_COLUMNS, "needs", ("theme",))
-    _require(rows, ("need_id", "school_urn"), "needs", path)
-    _check_ids_and_themes(rows, "need_id", "needs", path)
-    return [NeedItem(r["need_id"], r["school_urn"], r["text"], r.get("theme") or None) for r in rows]
+    table = read_rows(path, NEEDS_COLUMNS, "needs", ("theme",))
+    _require(table, ("need_id", "school_urn"), "needs", path)
+    _check_ids_and_themes(table, "need_id", "needs", path)
+    c = table.columns
+    return list(map(NeedItem, c["need_id"], c["school_urn"], c["text"], [t or None for t in table.get("theme")]))
 
 
 def read_offers(path) -> list[OfferItem]:
-    rows = read_rows(path, OFFERS_COLUMNS, "offers", ("theme", "capacity"))
-    _require(rows, ("offer_id", "school_urn"), "offers", path)
-    _check_ids_and_themes(rows, "offer_id", "offers", path)
-    out = []
-    for r in rows:
-        raw = r.get("capacity", "")
+    table = read_rows(path, OFFERS_COLUMNS, "offers", ("theme", "capacity"))
+    _require(table, ("offer_id", "school_urn"), "offers", path)
+    _check_ids_and_themes(table, "offer_id", "offers", path)
+    capacities = []
+    for raw, line in zip(table.get("capacity"), table.lines):
         if raw == "":
             capacity = 1
         else:
@@ -128,10 +152,12 @@ def read_offers(path) -> list[OfferItem]:
                 capacity = -1
             if capacity < 1:
                 raise InputError(
-                    f"offers file {path}, line {r['_line']}: capacity {raw!r} is not a whole number of 1 or more"
+                    f"offers file {path}, line {line}: capacity {raw!r} is not a whole number of 1 or more"
                 )
-        out.append(OfferItem(r["offer_id"], r["school_urn"], r["text"], r.get("theme") or None, capacity))
-    return out
+        capacities.append(capacity)
+    c = table.columns
+    return list(map(OfferItem, c["offer_id"], c["school_urn"], c["text"], [t or None for t in table.get("theme")],
+                    capacities))
 
 
 def _float(value: str | None) -> float | None:
@@ -146,37 +172,29 @@ def _float(value: str | None) -> float | None:
 
 def read_schools(path) -> list[SchoolInfo]:
     """GIAS establishment CSV (or any CSV with a URN column and some of GIAS's columns)."""
-    out = []
-    for r in read_rows(path, SCHOOLS_COLUMNS, "schools", SCHOOLS_OPTIONAL):
-        if not r["URN"]:
-            continue
-        out.append(
-            SchoolInfo(
-                urn=r["URN"],
-                name=r.get("EstablishmentName", ""),
-                phase=r.get("PhaseOfEducation (name)") or None,
-                local_authority=r.get("LA (name)") or None,
-                trust=r.get("Trusts (name)") or None,
-                easting=_float(r.get("Easting")),
-                northing=_float(r.get("Northing")),
-                fsm_percent=_float(r.get("PercentageFSM")),
-            )
-        )
-    return out
+    t = read_rows(path, SCHOOLS_COLUMNS, "schools", SCHOOLS_OPTIONAL)
+    return [
+        SchoolInfo(urn=urn, name=name, phase=phase or None, local_authority=la or None, trust=trust or None,
+                   easting=_float(east), northing=_float(north), fsm_percent=_float(fsm))
+        for urn, name, phase, la, trust, east, north, fsm in zip(
+            t.columns["URN"], t.get("EstablishmentName"), t.get("PhaseOfEducation (name)"), t.get("LA (name)"),
+            t.get("Trusts (name)"), t.get("Easting"), t.get("Northing"), t.get("PercentageFSM"))
+        if urn
+    ]
 
 
 def read_history(path) -> list[PastPairing]:
-    rows = read_rows(path, HISTORY_COLUMNS, "history")
-    _require(rows, ("giver_urn", "taker_urn"), "history", path)
+    t = read_rows(path, HISTORY_COLUMNS, "history")
+    _require(t, ("giver_urn", "taker_urn"), "history", path)
     out = []
-    for r in rows:
+    for giver, taker, raw, line in zip(t.columns["giver_urn"], t.columns["taker_urn"], t.columns["date"], t.lines):
         try:
-            date = datetime.date.fromisoformat(r["date"])
+            date = datetime.date.fromisoformat(raw)
         except ValueError:
             raise InputError(
-                f"history file {path}, line {r['_line']}: date {r['date']!r} is not an ISO date (YYYY-MM-DD)"
+                f"history file {path}, line {line}: date {raw!r} is not an ISO date (YYYY-MM-DD)"
             ) from None
-        out.append(PastPairing(r["giver_urn"], r["taker_urn"], date))
+        out.append(PastPairing(giver, taker, date))
     return out
 
 

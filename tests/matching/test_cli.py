@@ -332,3 +332,17 @@ def test_a_pickled_model_is_refused_not_run(files, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "pickled Python objects" in err and "python -m matching.training" in err
     assert not marker.exists()
+
+
+def test_blank_rows_are_skipped_and_short_rows_read_as_empty_cells(files, capsys):
+    """Spreadsheets leave blank lines and rows of empty cells at the end, and drop a row's
+    trailing empty cells; the first two are skipped, the third is read with its cells empty."""
+    write(files["needs"], [["need_id", "school_urn", "text", "theme"], ["n1", "100001", "persistent absence"],
+                           [], ["", " ", "", ""], ["n2", "100002", "phonics and early reading", "reading"]])
+    assert run(files)[0] == 0
+    from matching.files import read_needs
+
+    needs = read_needs(files["needs"])
+    assert [(n.id, n.theme) for n in needs] == [("n1", None), ("n2", "reading")]
+    write(files["needs"], [["need_id", "school_urn", "text"], ["n1", "100001", "absence"], ["n2"]])
+    assert run(files)[0] == 2 and "needs.csv, line 3: empty school_urn" in capsys.readouterr().err
