@@ -11,8 +11,11 @@ in its own module:
 5. explanations (``explain.py``) and what was left (``unmatched.py``).
 
 :class:`Matcher` is a scikit-learn-style estimator: ``__init__`` only stores parameters,
-``fit(needs, offers, ...)`` runs stages 1-3 and keeps the scored pairs, ``propose()`` runs
-stages 4-5 and returns a :class:`RoundResult` without changing the fitted state.
+``fit(needs, offers, ...)`` runs stages 1-4 and explains the proposals, one regional block
+at a time (no candidate pair crosses a block, so neither does any part of the assignment;
+``parallel=True`` runs the blocks in forked workers); ``propose()`` gathers them, says why
+each need left was left (stage 5) and returns a :class:`RoundResult` without changing the
+fitted state.
 ``match(...)`` and ``propose(...)`` are the one-call forms. See docs/matching.md.
 """
 from __future__ import annotations
@@ -148,7 +151,7 @@ class Matcher:
         self.progress = progress
         self.calibration = calibration
 
-    # -- stages 1-3 ---------------------------------------------------------------------
+    # -- stages 1-4 ---------------------------------------------------------------------
     def fit(self, needs, offers, schools=(), history=(), *, today: datetime.date | None = None,
             exclude: Iterable[tuple[str, str]] = ()) -> "Matcher":
         top_k = self.top_k
@@ -180,25 +183,36 @@ class Matcher:
         fill_to = per_need if top_k is not None else CLOSEST + extra
         blocks = _candidates.CandidateBlocks(f, per_need, fill_to)
         weights, calibration = self.weights_, self.calibration_
+        self.features_ = f
 
-        def block_pairs(b: int) -> ScoredPairs:
+        # No candidate pair crosses a regional block, so no component of the assignment does
+        # either: each block is scored, assigned (or ranked) and explained on its own, in the
+        # workers, and the blocks' answers together are the round's (a test checks the optimum)
+        def block_round(b: int):
             pi, pj, text = blocks.pairs(b)
             if len(excluded):
                 keep = ~np.isin(pi * f.m + pj, excluded)
                 pi, pj, text = pi[keep], pj[keep], text[keep]
-            return score_pairs(f, pi, pj, text, weights, calibration)
+            pairs = score_pairs(f, pi, pj, text, weights, calibration)
+            sel, ranks = self._choose(pairs)
+            return pairs, sel, ranks, self._reasons(pairs, sel)
 
-        parts = []
-        for b, part in enumerate(forked_map(block_pairs, len(blocks), workers)):
+        parts, chosen, ranks, self.reasons_ = [], [], [], []
+        offset = 0
+        for b, (part, sel, rank, reasons) in enumerate(forked_map(block_round, len(blocks), workers)):
             parts.append(part)
+            chosen.append(sel + offset)
+            ranks.append(rank)
+            self.reasons_.extend(reasons)
+            offset += len(part)
             if not blocks.all_pairs:
-                self._log(f"candidates in block {b + 1} of {len(blocks)}: {len(part)} pairs scored")
-        self.features_ = f
+                self._log(f"block {b + 1} of {len(blocks)}: {len(part)} candidate pairs scored, {len(sel)} proposed")
         self.pairs_ = ScoredPairs.concat(parts)
-        self._log(f"{len(self.pairs_)} candidate pairs scored")
+        self.chosen_, self.ranks_ = np.concatenate(chosen), np.concatenate(ranks)
+        self._log(f"{len(self.pairs_)} candidate pairs scored, {len(self.chosen_)} proposals explained")
         return self
 
-    # -- stages 4-5 ---------------------------------------------------------------------
+    # -- the result ---------------------------------------------------------------------
     def propose(self) -> RoundResult:
         """The round's result; calling it twice gives the same answer."""
         threshold = float(self.weights_.min_relevance)
@@ -208,34 +222,18 @@ class Matcher:
             g = gaps(self.needs_, (), self.theme_model)
             theme = {n.id: t for n, t in zip(self.needs_, _main_themes(self.needs_, self.theme_model))}
             return RoundResult([], [Unmatched(n.id, theme[n.id], NO_OFFER_ON_THEME) for n in self.needs_], g, threshold)
-        f, pairs = self.features_, self.pairs_
-        if self.top_k is None:
-            self._log("optimal assignment")
-            eligible = np.flatnonzero((pairs.probability >= threshold) & (pairs.score > 0))
-            sub = pairs.take(eligible)
-            # an offer's places go to different schools: one group per offer and taker school
-            group = sub.offer * f.n_school_ids + f.need_school[sub.need]
-            sel = eligible[optimal_assignment(sub.need, sub.offer, sub.score, f.capacity, f.n, pair_group=group)]
-            ranks = np.ones(len(sel), dtype=np.int64)
-        else:
-            order = np.lexsort((pairs.offer, -pairs.score, pairs.need))
-            pn = pairs.need[order]
-            first = np.flatnonzero(np.r_[True, pn[1:] != pn[:-1]]) if len(pn) else np.zeros(0, np.int64)
-            rank = np.arange(len(pn)) - np.repeat(first, np.diff(np.r_[first, len(pn)])) + 1
-            keep = rank <= self.top_k
-            sel, ranks = order[keep], rank[keep]
-        self._log(f"explaining {len(sel)} proposals")
-        terms = self._shared_terms(pairs.need[sel], pairs.offer[sel])
+        f, pairs, sel = self.features_, self.pairs_, self.chosen_
         out = [
             Proposal(
-                need_id=f.needs[pairs.need[p]].id,
-                offer_id=f.offers[pairs.offer[p]].id,
-                rank=int(r),
-                score=round(int(pairs.score[p]) / SCALE, SCORE_DECIMALS),
-                reason=self._reason(p, t),
-                probability=round(float(pairs.probability[p]), 3),
+                need_id=f.needs[i].id,
+                offer_id=f.offers[j].id,
+                rank=r,
+                score=round(s / SCALE, SCORE_DECIMALS),
+                reason=why,
+                probability=round(pr, 3),
             )
-            for p, r, t in zip(sel, ranks, terms)
+            for i, j, r, s, pr, why in zip(pairs.need[sel].tolist(), pairs.offer[sel].tolist(), self.ranks_.tolist(),
+                                           pairs.score[sel].tolist(), pairs.probability[sel].tolist(), self.reasons_)
         ]
         out.sort(key=lambda x: (x.need_id, x.rank))
         if self.top_k is None:
@@ -245,13 +243,37 @@ class Matcher:
         self._log("done")
         return result
 
+    def _choose(self, pairs: ScoredPairs) -> tuple[np.ndarray, np.ndarray]:
+        """Stage 4 on some pairs (a block's, each need's candidates all among them): indices of
+        the proposed pairs and their ranks. The optimal assignment over the pairs likely enough
+        to be good, or each need's K best pairs by score."""
+        f = self.features_
+        if self.top_k is None:
+            eligible = np.flatnonzero((pairs.probability >= self.weights_.min_relevance) & (pairs.score > 0))
+            sub = pairs.take(eligible)
+            # an offer's places go to different schools: one group per offer and taker school
+            group = sub.offer * f.n_school_ids + f.need_school[sub.need]
+            sel = eligible[optimal_assignment(sub.need, sub.offer, sub.score, f.capacity, f.n, pair_group=group)]
+            return sel, np.ones(len(sel), dtype=np.int64)
+        order = np.lexsort((pairs.offer, -pairs.score, pairs.need))
+        pn = pairs.need[order]
+        first = np.flatnonzero(np.r_[True, pn[1:] != pn[:-1]]) if len(pn) else np.zeros(0, np.int64)
+        rank = np.arange(len(pn)) - np.repeat(first, np.diff(np.r_[first, len(pn)])) + 1
+        keep = rank <= self.top_k
+        return order[keep], rank[keep]
+
+    def _reasons(self, pairs: ScoredPairs, sel: np.ndarray) -> list[str]:
+        """Stage 5 for the proposed pairs ``sel`` of ``pairs``: each one's reason in words."""
+        terms = self._shared_terms(pairs.need[sel], pairs.offer[sel])
+        return [self._reason(pairs, p, t) for p, t in zip(sel, terms)]
+
     # -- helpers ------------------------------------------------------------------------
     def _log(self, msg: str) -> None:
         if self.progress is not None:
             self.progress(f"[{time.perf_counter() - self._t0:6.1f}s, cpu {time.process_time() - self._c0:6.1f}s] {msg}")
 
-    def _reason(self, p: int, shared_terms: list[str]) -> str:
-        f, pairs, w = self.features_, self.pairs_, self.weights_
+    def _reason(self, pairs: ScoredPairs, p: int, shared_terms: list[str]) -> str:
+        f, w = self.features_, self.weights_
         i, j = int(pairs.need[p]), int(pairs.offer[p])
         a = int(f.need_school[i])
         km = float(pairs.km[p])
