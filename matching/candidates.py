@@ -106,7 +106,10 @@ def _block_candidates(f, fn, fo, theme_n, theme_o, block_needs, block_offers, c,
         ok = ~same_school[np.arange(len(rows_idx))[:, None], top]
         found_i.append(np.repeat(rows_idx, kk)[ok.ravel()])
         found_j.append(block_offers[top.ravel()][ok.ravel()])
-    key = np.unique(np.concatenate(found_i) * f.m + np.concatenate(found_j))
+    # sorted and without repeats; np.sort and a mask, not np.unique, whose hash path (numpy 2.4)
+    # took 14 ms per block for the 160,000 keys of a national block where this takes 4
+    key = np.sort(np.concatenate(found_i) * f.m + np.concatenate(found_j))
+    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
     return key // f.m, key % f.m
 
 
