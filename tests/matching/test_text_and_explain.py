@@ -148,3 +148,53 @@ def test_stop_words_are_scikit_learns_read_without_importing_it():
     from matching.text import english_stop_words
 
     assert english_stop_words() == ENGLISH_STOP_WORDS and len(ENGLISH_STOP_WORDS) > 300
+
+
+AWKWARD = [
+    "café naïve ﬁne e\u0301t\u00e9 _a_ x y 1 22 ½ ² x² a_b",  # accents, a combining mark, a ligature, digits
+    "NBSP\xa0here’s “quoted” – dash — … emoji 😀ok",
+    "\ud800lone surrogate from JSON",  # json.loads lets a lone surrogate through
+    "a\x00b cc\x00dd",  # a NUL inside a post is a space, never a post boundary
+    "",
+    "   ",
+    "Ωmega σσ ΣΣ İstanbul straße STRASSE ǅungla",
+    "日本語テキスト 中文",
+    "tab\tnew\nline\rcr\x0b\x0c\x1c\x1d\x1e\x1f\x85end\u2028sep\u3000wide",
+    "I a é x",  # one-character runs only
+]
+
+
+def _by_the_pattern(texts):
+    """What count_words must give: TOKEN_PATTERN's matches in each text, lower-cased."""
+    index, lengths, ids = {}, [], []
+    for t in texts:
+        tokens = text_module.TOKEN_PATTERN.findall(t.replace("\x00", " "))
+        lengths.append(len(tokens))
+        ids += [index.setdefault(w.lower(), len(index)) for w in tokens]
+    return list(index), lengths, ids
+
+
+def _ofsted_sample() -> list[str]:
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "data" / "ofsted_sample.csv"
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [r["text"] for r in csv.DictReader(fh)]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 5_000])
+def test_tokens_are_the_patterns_matches(monkeypatch, chunk):
+    """The tokeniser splits on non-word characters instead of running the pattern; it must find
+    exactly the pattern's tokens, on awkward text, on random mixtures of it and on real posts."""
+    import random
+
+    rng = random.Random(7)
+    pool = "".join(AWKWARD) + "abcXYZ019_ '-.,;:!?()[]/\\\"\n"
+    mixed = ["".join(rng.choice(pool) for _ in range(rng.randrange(0, 60))) for _ in range(300)]
+    monkeypatch.setattr(text_module, "TOKENISE_TEXTS", chunk)
+    for texts in (AWKWARD, mixed, _ofsted_sample()[:400]):
+        words, lengths, ids = text_module._tokenise(texts, 0, len(texts))
+        want_words, want_lengths, want_ids = _by_the_pattern(texts)
+        assert words == want_words
+        assert lengths.tolist() == want_lengths and ids.tolist() == want_ids
