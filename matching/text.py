@@ -153,7 +153,7 @@ class WordCounts:
 
 
 def count_words(texts, workers: int = 1) -> WordCounts:
-    """Tokenise ``texts`` a few thousand at a time (one regular-expression pass each, so the
+    """Tokenise ``texts`` a few thousand at a time (one split of each chunk, ``_tokenise``, so the
     token strings of a national round never all exist at once); each distinct token is
     lower-cased once, not the whole text. ``workers`` > 1 (the command line, large rounds):
     that many forked processes tokenise a slice each; the result is the same, word order
