@@ -62,9 +62,6 @@ class Table:
     columns: dict[str, list[str]]
     lines: list[int]
 
-    def __len__(self) -> int:
-        return len(self.lines)
-
     def get(self, name: str) -> list[str]:
         """A column; an absent optional column reads as empty cells."""
         return self.columns.get(name) or [""] * len(self.lines)

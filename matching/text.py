@@ -33,7 +33,6 @@ import scipy.sparse as sp
 
 from matching.parallel import forked_map
 
-TOKEN_PATTERN = re.compile(r"\w\w+")  # what a word is (the tokens of ``count_words``)
 _WORD_CHARACTER = re.compile(r"\w")
 # UTF-8 bytes: an ASCII byte that is not a word character -> space; the separator 0 and the bytes
 # of multi-byte characters (>= 128) unchanged
@@ -181,8 +180,8 @@ def _tokenise(texts: list[str], lo: int, hi: int) -> tuple[list[str], np.ndarray
     token's word as an index into those words). Counts per text and int32 ids, not an int64
     document and id per token: a quarter of what a worker sends back.
 
-    The tokens are those of ``TOKEN_PATTERN`` (maximal runs of two or more word characters),
-    found without running the pattern over the text: every character that is not a word
+    The tokens are the matches of ``\\w\\w+`` (maximal runs of two or more word characters),
+    found without running that pattern over the text: every character that is not a word
     character becomes a space and the text is split. Which characters those are is asked of the
     pattern's own ``\\w``, once per distinct non-ASCII character of a chunk (replaced in the
     string) and once for all ASCII ones (a byte table over the UTF-8 text); one-character runs
