@@ -346,6 +346,8 @@ def _add_labelled(ts: TrainingSet, weighted: list[tuple[DevItem, float]], labell
 
 
 def _self_train(ts: TrainingSet, pool: list[str], model_params: dict) -> ThemeModel:
+    """The model of ``ts``, refitted once with its confident labels of ``pool`` added (an empty
+    pool: no self-training, the first fit)."""
     model = ThemeModel(**model_params).fit(ts.texts, ts.labels, sample_weight=np.array(ts.weights))
     used = {_key(t) for t in ts.texts}
     pool = [s for s in pool if _key(s) not in used]
@@ -391,11 +393,11 @@ def build_need_training_set(
 
 
 def train_need_model(dev_items: list[DevItem], need_sentences: list[str], exclude_texts: Iterable[str] = (),
-                     labelled: Iterable[DevItem] = (), **model_params) -> ThemeModel:
-    """The need model alone (what ``train`` puts in ``need_model_``); used by
-    bench/need_theme_cv.py to compare need models under the same protocol."""
+                     labelled: Iterable[DevItem] = (), *, self_training: bool = True, **model_params) -> ThemeModel:
+    """The need model alone: what ``train`` puts in ``need_model_`` (it calls this), and what
+    bench/need_theme_cv.py compares under the same protocol."""
     nts, pool = build_need_training_set(dev_items, need_sentences, list(exclude_texts), labelled)
-    return _self_train(nts, pool, {**NEED_MODEL_PARAMS, **model_params})
+    return _self_train(nts, pool if self_training else [], {**NEED_MODEL_PARAMS, **model_params})
 
 
 def labelled_pairs(model: ThemeModel, needs: list[DevItem], offers: list[DevItem]) -> tuple[np.ndarray, np.ndarray]:
@@ -503,11 +505,8 @@ def train(
         model.relevance_ = RelevanceCalibration().fit(raw, good)
         return model
     ts = build_training_set(dev_items, sentences, exclude_texts, labelled=labelled)
-    if self_training:
-        excluded = {_key(t) for t in exclude_texts}
-        model = _self_train(ts, [s for s in sentences if _key(s) not in excluded], model_params)
-    else:
-        model = ThemeModel(**model_params).fit(ts.texts, ts.labels, sample_weight=np.array(ts.weights))
+    excluded = {_key(t) for t in exclude_texts}
+    model = _self_train(ts, [s for s in sentences if _key(s) not in excluded] if self_training else [], model_params)
     if membership:
         offers = membership_offers(dev_items, labelled, exclude_texts)
         if len(offers) >= MIN_MEMBERSHIP_OFFERS:  # fewer (tiny test sets): the engine uses the main model
@@ -519,13 +518,8 @@ def train(
         if need_sentences is None:
             known = {_key(s) for s in sentences}
             need_sentences = [s for s in load_need_sentences() if _key(s) in known]
-        nts, pool = build_need_training_set(dev_items, need_sentences, exclude_texts, labelled)
-        need_params = {**NEED_MODEL_PARAMS, **model_params}
-        if self_training:
-            need = _self_train(nts, pool, need_params)
-        else:
-            need = ThemeModel(**need_params).fit(nts.texts, nts.labels, sample_weight=np.array(nts.weights))
-        model.need_model_ = need
+        model.need_model_ = train_need_model(dev_items, need_sentences, exclude_texts, labelled,
+                                             self_training=self_training, **model_params)
     return model
 
 
