@@ -197,18 +197,18 @@ class Matcher:
             sel, ranks = self._choose(pairs)
             return pairs, sel, ranks, self._reasons(pairs, sel)
 
-        parts, chosen, ranks, self.reasons_ = [], [], [], []
+        parts, chosen, ranks, reasons = [], [], [], []
         offset = 0
-        for b, (part, sel, rank, reasons) in enumerate(forked_map(block_round, len(blocks), workers)):
+        for b, (part, sel, rank, why) in enumerate(forked_map(block_round, len(blocks), workers)):
             parts.append(part)
             chosen.append(sel + offset)
             ranks.append(rank)
-            self.reasons_.extend(reasons)
+            reasons.extend(why)
             offset += len(part)
             if not blocks.all_pairs:
                 self._log(f"block {b + 1} of {len(blocks)}: {len(part)} candidate pairs scored, {len(sel)} proposed")
         self.pairs_ = ScoredPairs.concat(parts)
-        self.chosen_, self.ranks_ = np.concatenate(chosen), np.concatenate(ranks)
+        self.chosen_, self.ranks_, self.reasons_ = np.concatenate(chosen), np.concatenate(ranks), reasons
         self._log(f"{len(self.pairs_)} candidate pairs scored, {len(self.chosen_)} proposals explained")
         return self
 
